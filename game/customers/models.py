@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Customer(Model):
+    id = fields.UUIDField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    password_hash = fields.CharField(max_length=200)
+    display_name = fields.CharField(max_length=80)
+    locale = fields.CharField(max_length=16, default="en")
+    timezone = fields.CharField(max_length=64, default="UTC")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "customer"

@@ -1,0 +1,91 @@
+"""Customer accounts: registration, login, and the customer-scoped read."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+from zoneinfo import available_timezones
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from game.access.passwords import hash_password, validate_password, verify_password
+from game.access.viewer import Viewer
+from game.customers.models import Customer
+from game.errors import DomainError, ErrorCode, bad_input
+from game.ledger.models import Balance
+
+# Deliverability is the mail server's business; this only rejects what cannot be an address.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise bad_input("email is not a valid address", "email")
+    return email
+
+
+def _display_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 80:
+        raise bad_input("displayName must have 1 to 80 characters", "displayName")
+    return name
+
+
+def _locale(locale: str) -> str:
+    if not _LOCALE.match(locale) or len(locale) > 16:
+        raise bad_input("locale must be a language tag such as 'fr' or 'en-GB'", "locale")
+    return locale
+
+
+def _timezone(timezone: str) -> str:
+    if timezone not in available_timezones():
+        raise bad_input("timezone must be an IANA name such as 'Europe/Paris'", "timezone")
+    return timezone
+
+
+async def register(
+    email: str, password: str, display_name: str, locale: str = "en", timezone: str = "UTC"
+) -> Customer:
+    email = normalise_email(email)
+    validate_password(password)
+    fields = {
+        "display_name": _display_name(display_name),
+        "locale": _locale(locale),
+        "timezone": _timezone(timezone),
+    }
+    try:
+        async with in_transaction():
+            customer = await Customer.create(email=email, password_hash=hash_password(password), **fields)
+            await Balance.create(customer=customer, points=0)
+    except IntegrityError:
+        raise DomainError(ErrorCode.CONFLICT, "an account with this email already exists", field="email") from None
+    return customer
+
+
+async def authenticate(email: str, password: str) -> Customer:
+    customer = await Customer.get_or_none(email=email.strip().lower())
+    if not verify_password(customer.password_hash if customer else None, password) or customer is None:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "invalid email or password")
+    return customer
+
+
+def readable_by(viewer: Viewer):  # type: ignore[no-untyped-def]
+    """The customers this viewer may read: a customer only ever sees themself."""
+    if viewer.customer_id is None:
+        return Customer.filter(id=None)
+    return Customer.filter(id=viewer.customer_id)
+
+
+async def get_customer(customer_id: UUID | str) -> Customer:
+    """For API keys and marketers, who act on any customer of the programme."""
+    try:
+        uid = customer_id if isinstance(customer_id, UUID) else UUID(str(customer_id))
+    except ValueError:
+        raise DomainError(ErrorCode.NOT_FOUND, "no customer with this id") from None
+    customer = await Customer.get_or_none(id=uid)
+    if customer is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no customer with this id")
+    return customer

@@ -1,0 +1,63 @@
+"""A demo programme: a coffee shop with an earn rule, a customer with some history, a marketer and a till."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from arq.connections import ArqRedis
+
+from game.access.models import Marketer
+from game.access.service import create_api_key, create_marketer, revoke_api_keys
+from game.customers.models import Customer
+from game.customers.service import register
+from game.earn.service import upsert_rule
+from game.purchases.service import Item, PurchaseInput, record_purchase
+
+CUSTOMER_EMAIL = "alice@example.com"
+MARKETER_EMAIL = "marketer@example.com"
+DEMO_PASSWORD = "tessera-demo"
+TILL = "demo-till"
+
+
+@dataclass(frozen=True, slots=True)
+class Demo:
+    customer_id: str
+    api_key: str
+
+
+async def seed_demo(arq: ArqRedis) -> Demo:
+    """Idempotent: running it again keeps the data and only issues a fresh till key."""
+    await upsert_rule("EUR", 10, {"coffee": 100, "pastry": 150, "beans": 200})
+    customer = await Customer.get_or_none(email=CUSTOMER_EMAIL) or await register(
+        CUSTOMER_EMAIL, DEMO_PASSWORD, "Alice", "fr", "Europe/Paris"
+    )
+    if not await Marketer.exists(email=MARKETER_EMAIL):
+        await create_marketer(MARKETER_EMAIL, DEMO_PASSWORD, "Demo Marketer")
+    # The secret of a key is shown once: a new run revokes the old demo key and prints a new one.
+    await revoke_api_keys(TILL)
+    _, secret = await create_api_key(TILL, ["purchases", "eco"])
+    # Dated from the account's creation, so a re-run sends the same orders and they are recognised as replays.
+    start = customer.created_at.astimezone(UTC).replace(microsecond=0)
+    for n, (amount, items) in enumerate(
+        [
+            (450, [Item("ESPRESSO", "coffee", 1, 250), Item("CROISSANT", "pastry", 1, 200)]),
+            (1290, [Item("BEANS-250G", "beans", 1, 990), Item("CUP-REFILL", "coffee", 1, 300, eco=True)]),
+            (320, [Item("FLAT-WHITE", "coffee", 1, 320)]),
+        ],
+        start=1,
+    ):
+        await record_purchase(
+            arq,
+            TILL,
+            PurchaseInput(
+                customer_id=str(customer.id),
+                order_id=f"DEMO-{n:04d}",
+                amount_cents=amount,
+                currency="EUR",
+                occurred_at=start - timedelta(days=4 - n),
+                channel="store",
+                items=items,
+            ),
+        )
+    return Demo(customer_id=str(customer.id), api_key=secret)

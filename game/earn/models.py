@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class EarnRule(Model):
+    """How purchases in one currency earn points: a base rate, raised or lowered per item category."""
+
+    id = fields.IntField(primary_key=True)
+    currency = fields.CharField(max_length=3, unique=True)
+    points_per_unit = fields.IntField()
+    # category -> percent of the base rate (200 = double points); integers, never floats.
+    category_multipliers: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
+    active = fields.BooleanField(default=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "earn_rule"

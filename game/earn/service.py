@@ -1,0 +1,88 @@
+"""Earn rules: how many points a purchase is worth."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from game.earn.currencies import MINOR_UNITS
+from game.earn.models import EarnRule
+from game.errors import bad_input
+
+MAX_POINTS_PER_UNIT = 1000
+MAX_MULTIPLIER_PCT = 1000
+_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    category: str | None
+    quantity: int
+    unit_price_minor: int
+
+
+async def upsert_rule(
+    currency: str, points_per_unit: int, category_multipliers: dict[str, int], active: bool = True
+) -> EarnRule:
+    currency = validate_currency(currency)
+    if not 0 <= points_per_unit <= MAX_POINTS_PER_UNIT:
+        raise bad_input(f"pointsPerUnit must be between 0 and {MAX_POINTS_PER_UNIT}", "pointsPerUnit")
+    if len(category_multipliers) > 200:
+        raise bad_input("at most 200 category multipliers", "categoryMultipliers")
+    for category, pct in category_multipliers.items():
+        if not _CATEGORY.match(category):
+            raise bad_input(f"category {category!r}: lowercase letters, digits, '_' or '-'", "categoryMultipliers")
+        if not 0 <= pct <= MAX_MULTIPLIER_PCT:
+            raise bad_input(
+                f"category {category!r}: percent must be between 0 and {MAX_MULTIPLIER_PCT}", "categoryMultipliers"
+            )
+    async with in_transaction():
+        rule, _ = await EarnRule.update_or_create(
+            currency=currency,
+            defaults={
+                "points_per_unit": points_per_unit,
+                "category_multipliers": dict(sorted(category_multipliers.items())),
+                "active": active,
+            },
+        )
+    return rule
+
+
+async def list_rules() -> list[EarnRule]:
+    return await EarnRule.all().order_by("currency")
+
+
+def validate_currency(currency: str) -> str:
+    if currency not in MINOR_UNITS:
+        raise bad_input(f"unknown currency {currency!r}: use an ISO 4217 code such as 'EUR'", "currency")
+    return currency
+
+
+async def active_rule(currency: str) -> EarnRule:
+    validate_currency(currency)
+    rule = await EarnRule.get_or_none(currency=currency, active=True)
+    if rule is None:
+        raise bad_input(f"the programme does not earn points in {currency}", "currency")
+    return rule
+
+
+def points_for(rule: EarnRule, amount_minor: int, lines: Sequence[Line]) -> int:
+    """Base rate on the amount paid, weighted by category where the lines say what was bought.
+
+    When the lines add up to more than was paid (discounts), each line's weight shrinks in proportion;
+    what the lines do not cover earns the base rate. Integer arithmetic, rounded down once at the end.
+    """
+    unit = 10 ** MINOR_UNITS[rule.currency]
+    listed = sum(line.quantity * line.unit_price_minor for line in lines)
+    weighted = sum(
+        line.quantity * line.unit_price_minor * rule.category_multipliers.get(line.category or "", 100)
+        for line in lines
+    )
+    if listed > amount_minor:
+        weighted_paid = weighted * amount_minor // listed if listed else 0
+    else:
+        weighted_paid = weighted + (amount_minor - listed) * 100
+    return weighted_paid * rule.points_per_unit // (100 * unit)

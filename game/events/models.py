@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Event(Model):
+    """Something that happened to a customer, recorded once per (source, idempotency_key)."""
+
+    id = fields.BigIntField(primary_key=True)
+    customer = fields.ForeignKeyField("models.Customer", related_name="events", on_delete=fields.RESTRICT)
+    type = fields.CharField(max_length=64)
+    source = fields.CharField(max_length=120)
+    idempotency_key = fields.CharField(max_length=200)
+    payload: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    # A replay with the same key but another payload is a client bug, answered with CONFLICT.
+    payload_hash = fields.CharField(max_length=64)
+    occurred_at = fields.DatetimeField()
+    recorded_at = fields.DatetimeField(auto_now_add=True)
+    processed_at = fields.DatetimeField(null=True, db_index=True)
+
+    class Meta:
+        table = "event"
+        unique_together = (("source", "idempotency_key"),)

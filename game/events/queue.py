@@ -1,0 +1,16 @@
+"""Handing recorded events to the workers."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis
+
+PROCESS_EVENT = "process_event"
+
+
+def event_job_id(event_id: int) -> str:
+    # Deterministic, so enqueueing the same event twice (a replay, the sweeper) queues one job.
+    return f"event:{event_id}"
+
+
+async def enqueue_processing(arq: ArqRedis, event_id: int) -> None:
+    await arq.enqueue_job(PROCESS_EVENT, event_id, _job_id=event_job_id(event_id))

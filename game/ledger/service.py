@@ -1,0 +1,108 @@
+"""Posting to the ledger and reading it back. Every point that moves goes through `post_entry`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.functions import Sum
+
+from game.errors import bad_input
+from game.ledger.models import Balance, EntryKind, LedgerEntry
+
+MAX_PAGE = 100
+
+
+async def post_entry(
+    conn: BaseDBAsyncClient,
+    *,
+    customer_id: UUID,
+    delta: int,
+    kind: EntryKind,
+    reason: str,
+    award_key: str,
+    event_id: int | None = None,
+) -> LedgerEntry:
+    """Appends one entry and moves the cached balance with it; `conn` must be an open transaction.
+
+    The balance update comes first: it locks the customer's balance row, so concurrent postings for one
+    customer queue up and each entry's balance_after is exact.
+    """
+    balance = await _add_to_balance(conn, customer_id, delta)
+    return await LedgerEntry.create(
+        using_db=conn,
+        customer_id=customer_id,
+        delta=delta,
+        balance_after=balance,
+        kind=kind,
+        reason=reason[:200],
+        award_key=award_key,
+        event_id=event_id,
+    )
+
+
+async def _add_to_balance(conn: BaseDBAsyncClient, customer_id: UUID, delta: int) -> int:
+    postgres = conn.capabilities.dialect == "postgres"
+    sql = (
+        "UPDATE balance SET points = points + $1 WHERE customer_id = $2 RETURNING points"
+        if postgres
+        else "UPDATE balance SET points = points + ? WHERE customer_id = ? RETURNING points"
+    )
+    _, rows = await conn.execute_query(sql, [delta, customer_id if postgres else str(customer_id)])
+    if rows:
+        return int(rows[0]["points"])
+    # Customers made before balances existed (or by hand) get their row on first posting.
+    await Balance.create(using_db=conn, customer_id=customer_id, points=delta)
+    return delta
+
+
+async def balance_of(customer_id: UUID) -> int:
+    row = await Balance.get_or_none(customer_id=customer_id).values_list("points", flat=True)
+    return int(row) if row is not None else 0
+
+
+async def balances_of(customer_ids: list[UUID]) -> dict[UUID, int]:
+    rows = await Balance.filter(customer_id__in=customer_ids).values_list("customer_id", "points")
+    return {UUID(str(cid)): int(points) for cid, points in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    entries: list[LedgerEntry]
+    has_next: bool
+
+
+async def history(customer_id: UUID, *, first: int = 20, before_id: int | None = None) -> Page:
+    """Newest first; `before_id` is the id of the last entry of the previous page."""
+    if not 1 <= first <= MAX_PAGE:
+        raise bad_input(f"first must be between 1 and {MAX_PAGE}", "first")
+    query = LedgerEntry.filter(customer_id=customer_id)
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    rows = await query.order_by("-id").limit(first + 1)
+    return Page(entries=rows[:first], has_next=len(rows) > first)
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    customer_id: UUID
+    cached: int
+    ledger: int
+
+
+async def find_drift() -> list[Drift]:
+    """Customers whose cached balance differs from the sum of their entries (should always be empty)."""
+    sums = dict(
+        await LedgerEntry.annotate(total=Sum("delta")).group_by("customer_id").values_list("customer_id", "total")
+    )
+    drift = []
+    for customer_id, points in await Balance.all().values_list("customer_id", "points"):
+        total = int(sums.pop(customer_id, 0) or 0)
+        if total != points:
+            drift.append(Drift(UUID(str(customer_id)), int(points), total))
+    drift.extend(Drift(UUID(str(cid)), 0, int(total or 0)) for cid, total in sums.items())
+    return drift
+
+
+__all__ = ["Page", "balance_of", "balances_of", "find_drift", "history", "post_entry"]

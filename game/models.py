@@ -1,0 +1,10 @@
+"""Every model module of the domain, in the order tortoise should load them (one app: `models`)."""
+
+MODEL_MODULES = [
+    "game.customers.models",
+    "game.access.models",
+    "game.events.models",
+    "game.ledger.models",
+    "game.earn.models",
+    "game.purchases.models",
+]

@@ -1,0 +1,194 @@
+"""Purchases earn points once per (source, order); refunds take them back in proportion, never more."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from arq.connections import ArqRedis
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from game.customers.service import get_customer
+from game.earn.service import Line, active_rule, points_for
+from game.errors import DomainError, ErrorCode, bad_input, not_found
+from game.events.models import Event
+from game.events.queue import enqueue_processing
+from game.events.service import NewEvent, record_once, validate_key, validate_occurred_at
+from game.ledger.live import PointsChange, publish_points_change
+from game.ledger.models import EntryKind, LedgerEntry
+from game.ledger.service import post_entry
+from game.purchases.models import Purchase
+
+MAX_AMOUNT_MINOR = 10_000_000  # 100,000.00 in a two-decimal currency: beyond that it is a typo, not a sale
+MAX_ITEMS = 200
+MAX_QUANTITY = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    sku: str
+    category: str | None
+    quantity: int
+    unit_price_cents: int
+    eco: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseInput:
+    customer_id: str
+    order_id: str
+    amount_cents: int
+    currency: str
+    occurred_at: datetime | None = None
+    channel: str | None = None
+    items: Sequence[Item] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseResult:
+    points_awarded: int
+    balance: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RefundInput:
+    customer_id: str
+    order_id: str
+    refund_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    points_reversed: int
+    balance: int
+    duplicate: bool
+
+
+def _validate_purchase(data: PurchaseInput) -> None:
+    validate_key(data.order_id, "orderId")
+    if not 0 < data.amount_cents <= MAX_AMOUNT_MINOR:
+        raise bad_input(f"amountCents must be between 1 and {MAX_AMOUNT_MINOR}", "amountCents")
+    if data.channel is not None and not 1 <= len(data.channel) <= 40:
+        raise bad_input("channel must have 1 to 40 characters", "channel")
+    if len(data.items) > MAX_ITEMS:
+        raise bad_input(f"at most {MAX_ITEMS} items per purchase", "items")
+    for i, item in enumerate(data.items):
+        if not 1 <= len(item.sku) <= 64:
+            raise bad_input(f"items[{i}].sku must have 1 to 64 characters", "items")
+        if item.category is not None and not 1 <= len(item.category) <= 64:
+            raise bad_input(f"items[{i}].category must have 1 to 64 characters", "items")
+        if not 1 <= item.quantity <= MAX_QUANTITY:
+            raise bad_input(f"items[{i}].quantity must be between 1 and {MAX_QUANTITY}", "items")
+        if not 0 <= item.unit_price_cents <= MAX_AMOUNT_MINOR:
+            raise bad_input(f"items[{i}].unitPriceCents must be between 0 and {MAX_AMOUNT_MINOR}", "items")
+
+
+def _award_key(source: str, order_id: str) -> str:
+    return f"purchase:{source}:{order_id}"
+
+
+async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> PurchaseResult:
+    _validate_purchase(data)
+    occurred_at = validate_occurred_at(data.occurred_at)
+    customer = await get_customer(data.customer_id)
+    rule = await active_rule(data.currency)
+    points = points_for(
+        rule, data.amount_cents, [Line(i.category, i.quantity, i.unit_price_cents) for i in data.items]
+    )
+    payload = {
+        "order_id": data.order_id,
+        "amount_cents": data.amount_cents,
+        "currency": data.currency,
+        "occurred_at": data.occurred_at.isoformat() if data.occurred_at else None,
+        "channel": data.channel,
+        "items": [asdict(item) for item in data.items],
+    }
+    new = NewEvent(customer.id, "purchase", source, f"purchase:{data.order_id}", payload, occurred_at)
+
+    async def apply(conn: BaseDBAsyncClient, event: Event) -> PurchaseResult:
+        await Purchase.create(
+            using_db=conn,
+            event_id=event.id,
+            customer_id=customer.id,
+            source=source,
+            order_id=data.order_id,
+            amount_cents=data.amount_cents,
+            currency=data.currency,
+            points_awarded=points,
+        )
+        entry = await post_entry(
+            conn,
+            customer_id=customer.id,
+            delta=points,
+            kind=EntryKind.EARN,
+            reason=f"Purchase {data.order_id}",
+            award_key=_award_key(source, data.order_id),
+            event_id=event.id,
+        )
+        return PurchaseResult(points, entry.balance_after, duplicate=False)
+
+    async def replay(event: Event) -> PurchaseResult:
+        entry = await LedgerEntry.get(award_key=_award_key(source, data.order_id))
+        return PurchaseResult(entry.delta, entry.balance_after, duplicate=True)
+
+    event, result, duplicate = await record_once(new, apply, replay)
+    await enqueue_processing(arq, event.id)
+    if not duplicate and points:
+        await publish_points_change(arq, customer.id, PointsChange(result.balance, points, "earn"))
+    return result
+
+
+async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> RefundResult:
+    validate_key(data.order_id, "orderId")
+    validate_key(data.refund_id, "refundId")
+    if not 0 < data.amount_cents <= MAX_AMOUNT_MINOR:
+        raise bad_input(f"amountCents must be between 1 and {MAX_AMOUNT_MINOR}", "amountCents")
+    customer = await get_customer(data.customer_id)
+    purchase = await Purchase.get_or_none(source=source, order_id=data.order_id, customer_id=customer.id)
+    if purchase is None:
+        raise not_found(f"no purchase {data.order_id!r} from this source for this customer")
+    award_key = f"refund:{source}:{data.refund_id}"
+    payload = {"order_id": data.order_id, "refund_id": data.refund_id, "amount_cents": data.amount_cents}
+    new = NewEvent(customer.id, "refund", source, f"refund:{data.refund_id}", payload, validate_occurred_at(None))
+
+    async def apply(conn: BaseDBAsyncClient, event: Event) -> RefundResult:
+        # Lock the purchase row: two refunds of one order are applied one after the other.
+        locked = await Purchase.select_for_update().using_db(conn).get(id=purchase.id)
+        refunded = locked.refunded_cents + data.amount_cents
+        if refunded > locked.amount_cents:
+            raise DomainError(
+                ErrorCode.BAD_USER_INPUT,
+                f"refunds would total {refunded}, more than the {locked.amount_cents} paid",
+                field="amountCents",
+            )
+        # Cumulative rounding: the reversals of all refunds add up to exactly what was awarded.
+        reversed_total = locked.points_awarded * refunded // locked.amount_cents
+        points = reversed_total - locked.points_reversed
+        locked.refunded_cents = refunded
+        locked.points_reversed = reversed_total
+        await locked.save(using_db=conn, update_fields=["refunded_cents", "points_reversed"])
+        entry = await post_entry(
+            conn,
+            customer_id=customer.id,
+            delta=-points,
+            kind=EntryKind.REFUND,
+            reason=f"Refund {data.refund_id} of purchase {data.order_id}",
+            award_key=award_key,
+            event_id=event.id,
+        )
+        return RefundResult(points, entry.balance_after, duplicate=False)
+
+    async def replay(event: Event) -> RefundResult:
+        entry = await LedgerEntry.get(award_key=award_key)
+        return RefundResult(-entry.delta, entry.balance_after, duplicate=True)
+
+    event, result, duplicate = await record_once(new, apply, replay)
+    await enqueue_processing(arq, event.id)
+    if not duplicate and result.points_reversed:
+        await publish_points_change(arq, customer.id, PointsChange(result.balance, -result.points_reversed, "refund"))
+    return result
+
+

@@ -1,0 +1,45 @@
+"""The per-request context: who is calling, the shared connections, and this request's DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from arq.connections import ArqRedis
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.dataloader import DataLoader
+
+from app.settings import Settings
+from game.access.viewer import Viewer
+from game.ledger.service import balances_of
+
+
+async def _load_balances(customer_ids: list[UUID]) -> list[int]:
+    found = await balances_of(customer_ids)
+    return [found.get(cid, 0) for cid in customer_ids]
+
+
+@dataclass
+class Loaders:
+    """Built anew for every request: a loader's cache must never outlive the request that filled it."""
+
+    balance: DataLoader[UUID, int] = field(default_factory=lambda: DataLoader(load_fn=_load_balances))
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    settings: Settings
+    arq: ArqRedis
+    viewer: Viewer
+    auth_error: str | None = None
+    loaders: Loaders = field(default_factory=Loaders)
+    connection_params: dict[str, Any] | None = None
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import strawberry
+
+from app.auth import issue_token
+from game.access.service import authenticate_marketer
+from game.access.viewer import Role
+from game.customers.service import authenticate, register
+from schema.context import Info
+from schema.customers.types import AuthPayload, Customer, Marketer, MarketerAuthPayload, RegisterInput
+
+
+@strawberry.type
+class CustomerMutations:
+    @strawberry.mutation(name="register", description="Create a customer account and sign in.")
+    async def register_customer(self, info: Info, input: RegisterInput) -> AuthPayload:
+        customer = await register(input.email, input.password, input.display_name, input.locale, input.timezone)
+        token = issue_token(info.context.settings, customer.id, Role.CUSTOMER)
+        return AuthPayload(token=token, customer=Customer.from_model(customer))
+
+    @strawberry.mutation(description="Sign in as a customer.")
+    async def login(self, info: Info, email: str, password: str) -> AuthPayload:
+        customer = await authenticate(email, password)
+        token = issue_token(info.context.settings, customer.id, Role.CUSTOMER)
+        return AuthPayload(token=token, customer=Customer.from_model(customer))
+
+    @strawberry.mutation(description="Sign in as a marketer.")
+    async def marketer_login(self, info: Info, email: str, password: str) -> MarketerAuthPayload:
+        marketer = await authenticate_marketer(email, password)
+        token = issue_token(info.context.settings, marketer.id, Role.MARKETER)
+        return MarketerAuthPayload(
+            token=token,
+            marketer=Marketer(
+                id=strawberry.ID(str(marketer.id)), email=marketer.email, display_name=marketer.display_name
+            ),
+        )

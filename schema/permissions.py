@@ -1,0 +1,40 @@
+"""Who may call a field, declared beside it: `permission_classes=[IsCustomer]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+
+from game.access.viewer import Role, Scope
+from game.errors import DomainError, ErrorCode
+from schema.context import Info
+
+
+def _require(info: Info, role: Role, what: str) -> None:
+    context = info.context
+    if context.viewer.role is role:
+        return
+    if context.viewer.role is Role.ANONYMOUS:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, context.auth_error or f"this needs {what}")
+    raise DomainError(ErrorCode.FORBIDDEN, f"this needs {what}")
+
+
+class IsCustomer(BasePermission):
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        _require(info, Role.CUSTOMER, "a signed-in customer")
+        return True
+
+
+class IsMarketer(BasePermission):
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        _require(info, Role.MARKETER, "a signed-in marketer")
+        return True
+
+
+class CanRecordPurchases(BasePermission):
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        _require(info, Role.SERVICE, "an API key (X-API-Key header)")
+        if Scope.PURCHASES.value not in info.context.viewer.scopes:
+            raise DomainError(ErrorCode.FORBIDDEN, "this API key lacks the 'purchases' scope")
+        return True

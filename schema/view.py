@@ -1,0 +1,78 @@
+"""The ASGI GraphQL endpoint (HTTP and graphql-transport-ws): builds each request's Context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
+
+from app.auth import authenticate
+from app.settings import Settings
+from game.access.viewer import Role
+from schema.context import Context
+from schema.errors import coded
+
+
+class TesseraGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: Any, settings: Settings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        # strawberry answers a malformed body in plain text; a mobile app parses one error shape only.
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as e:
+            response = JSONResponse(
+                {"data": None, "errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                status_code=e.status_code,
+            )
+        await response(scope, receive, send)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        # Syntax errors leave the schema before the ErrorCodes extension sees them; code them here.
+        if result.errors:
+            result.errors = [coded(error) for error in result.errors]
+        return await super().process_result(request, result)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        auth = await authenticate(self.settings, request.headers)
+        return Context(
+            request=request,
+            response=response,
+            settings=self.settings,
+            arq=request.app.state.arq,
+            viewer=auth.viewer,
+            auth_error=auth.error,
+        )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        # Browsers cannot set headers on a WebSocket: the app sends its token in connection_init instead.
+        params = context.connection_params or {}
+        credentials = {
+            key.lower(): str(value)
+            for key, value in params.items()
+            if key.lower() in ("authorization", "x-api-key") and isinstance(value, str)
+        }
+        if credentials:
+            auth = await authenticate(self.settings, credentials)
+            if auth.viewer.role is Role.ANONYMOUS:
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": auth.error or ""})
+            context.viewer, context.auth_error = auth.viewer, None
+        return await super().on_ws_connect(context)

@@ -1,0 +1,1 @@
+"""arq settings, tasks and cron: thin wrappers around game/."""

@@ -1,0 +1,29 @@
+"""arq jobs. Each loads what it needs, calls game/, and returns; each is safe to run twice."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from game.events import processing
+from game.events.queue import enqueue_processing
+
+
+async def process_event(ctx: dict[str, Any], event_id: int) -> str:
+    delay_s = ctx["settings"].process_event_delay_s
+    if delay_s:
+        await asyncio.sleep(delay_s)
+    # SIGTERM cancels running jobs: the shield lets the transaction finish (commit or roll back) rather
+    # than leaving the connection mid-transaction; arq re-runs the job if it never reported completion.
+    outcome = await asyncio.shield(processing.process_event(event_id))
+    return outcome.value
+
+
+async def requeue_unprocessed(ctx: dict[str, Any]) -> int:
+    """Cron: hands the workers any event whose job was lost between commit and enqueue."""
+    settings = ctx["settings"]
+    ids = await processing.unprocessed_event_ids(older_than=timedelta(seconds=settings.requeue_after_s))
+    for event_id in ids:
+        await enqueue_processing(ctx["redis"], event_id)
+    return len(ids)
