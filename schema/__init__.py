@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from strawberry.extensions import (
     DisableIntrospection,
@@ -40,14 +42,15 @@ class Subscription(LedgerSubscriptions):
 
 
 def build_schema(settings: Settings) -> TesseraSchema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+    # Factories, not instances: strawberry builds fresh extensions per request (their caches are global).
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         ErrorCodes,
-        MaxTokensLimiter(max_token_count=settings.max_tokens),
-        ParserCache(maxsize=1024),
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        ValidationCache(maxsize=1024),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: ValidationCache(maxsize=1024),
     ]
     if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return TesseraSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)

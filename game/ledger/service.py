@@ -49,7 +49,8 @@ async def _add_to_balance(conn: BaseDBAsyncClient, customer_id: UUID, delta: int
         if postgres
         else "UPDATE balance SET points = points + ? WHERE customer_id = ? RETURNING points"
     )
-    _, rows = await conn.execute_query(sql, [delta, customer_id if postgres else str(customer_id)])
+    # execute_query_dict: tortoise's execute_query drops the RETURNING rows of an UPDATE on asyncpg.
+    rows = await conn.execute_query_dict(sql, [delta, customer_id if postgres else str(customer_id)])
     if rows:
         return int(rows[0]["points"])
     # Customers made before balances existed (or by hand) get their row on first posting.

