@@ -59,7 +59,11 @@ async def authenticate(settings: Settings, headers: Mapping[str, str]) -> Authen
     api_key = headers.get("x-api-key")
     if api_key:
         viewer = await viewer_for_api_key(api_key.strip())
-        return Authentication(viewer) if viewer else Authentication(ANONYMOUS, "the API key is unknown or revoked")
+        return (
+            Authentication(viewer)
+            if viewer
+            else Authentication(ANONYMOUS, "the API key is unknown or revoked")
+        )
     authorization = headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if not authorization:

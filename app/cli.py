@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tessera", description="Tessera loyalty backend")
     sub = parser.add_subparsers(title="commands")
 
-    def command(name: str, run: Callable[[Settings, argparse.Namespace], object], help: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, run: Callable[[Settings, argparse.Namespace], object], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(run=run)
         return p
@@ -41,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     command("worker", _worker, "run the arq worker")
     command("migrate", _migrate, "apply database migrations")
     command("demo", _demo, "seed the demo coffee-shop programme (idempotent)")
-    p = command("create-api-key", _create_api_key, "create an API key for a till, e-shop or CRM; prints it once")
+    p = command(
+        "create-api-key", _create_api_key, "create an API key for a till, e-shop or CRM; prints it once"
+    )
     p.add_argument("name")
     p.add_argument("--scope", action="append", dest="scopes", help="purchases (default), eco; repeatable")
     p = command("revoke-api-key", _revoke_api_key, "revoke every key with this name or prefix")
@@ -181,7 +185,11 @@ async def _dev(settings: Settings, _args: argparse.Namespace) -> int:
 
     with resolved_redis_url(settings) as resolved:
         await migrate(resolved)
-        async with database(resolved), arq_pool(resolved.redis_url) as arq, arq_pool(resolved.redis_url) as wpool:
+        async with (
+            database(resolved),
+            arq_pool(resolved.redis_url) as arq,
+            arq_pool(resolved.redis_url) as wpool,
+        ):
             demo = await seed_demo(arq)
             _print_demo(resolved, demo.customer_id, demo.api_key)
             server = uvicorn.Server(

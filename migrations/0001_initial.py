@@ -44,10 +44,11 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name='Balance',
             fields=[
-                ('customer', fields.OneToOneField('models.Customer', source_field='customer_id', primary_key=True, db_index=True, db_constraint=True, to_field='id', related_name='balance', on_delete=OnDelete.RESTRICT)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('customer', fields.OneToOneField('models.Customer', source_field='customer_id', db_constraint=True, to_field='id', related_name='balance', on_delete=OnDelete.RESTRICT)),
                 ('points', fields.BigIntField(default=0)),
             ],
-            options={'table': 'balance', 'app': 'models', 'pk_attr': 'customer_id', 'table_description': 'A cache of sum(ledger_entry.delta), written in the same transaction as each entry.'},
+            options={'table': 'balance', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A cache of sum(ledger_entry.delta), written in the same transaction as each entry.'},
             bases=['Model'],
         ),
         ops.CreateModel(

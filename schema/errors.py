@@ -59,7 +59,9 @@ class ErrorCodes(SchemaExtension):
 
 
 class TesseraSchema(Schema):
-    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         # Expected outcomes (bad input, conflicts, permissions) are answers, not incidents worth a traceback.
         # So are the client's own syntax and validation errors (no original error).
         unexpected = [e for e in errors if e.original_error and not isinstance(e.original_error, DomainError)]

@@ -26,7 +26,9 @@ def build_worker(settings: Settings, redis: ArqRedis, *, handle_signals: bool = 
         await ctx["stack"].aclose()
 
     return Worker(
-        functions=[func(process_event, name=PROCESS_EVENT, timeout=settings.worker_job_timeout_s, max_tries=10)],
+        functions=[
+            func(process_event, name=PROCESS_EVENT, timeout=settings.worker_job_timeout_s, max_tries=10)
+        ],
         cron_jobs=[cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=60)],
         redis_pool=redis,
         on_startup=startup,

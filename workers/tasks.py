@@ -6,6 +6,9 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from arq import Retry
+from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
+
 from game.events import processing
 from game.events.queue import enqueue_processing
 
@@ -14,9 +17,15 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
     delay_s = ctx["settings"].process_event_delay_s
     if delay_s:
         await asyncio.sleep(delay_s)
-    # SIGTERM cancels running jobs: the shield lets the transaction finish (commit or roll back) rather
-    # than leaving the connection mid-transaction; arq re-runs the job if it never reported completion.
-    outcome = await asyncio.shield(processing.process_event(event_id))
+    try:
+        # SIGTERM cancels running jobs: the shield lets the transaction finish (commit or roll back) rather
+        # than leaving the connection mid-transaction; arq re-runs the job if it never reported completion.
+        outcome = await asyncio.shield(processing.process_event(event_id))
+    except IntegrityError:
+        raise
+    except (DBConnectionError, OperationalError) as exc:
+        # A lost connection or a locked SQLite file passes; arq gives up on a job only after max_tries.
+        raise Retry(defer=min(ctx["job_try"], 10)) from exc
     return outcome.value
 
 

@@ -13,8 +13,8 @@ from tortoise.transactions import in_transaction
 from game.access.models import ApiKey, Marketer
 from game.access.passwords import hash_password, validate_password, verify_password
 from game.access.viewer import Role, Scope, Viewer
-from game.errors import DomainError, ErrorCode, bad_input
 from game.customers.service import normalise_email
+from game.errors import DomainError, ErrorCode, bad_input
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 KEY_PREFIX = "tsk_"
@@ -29,7 +29,9 @@ async def create_marketer(email: str, password: str, display_name: str = "") -> 
                 email=email, password_hash=hash_password(password), display_name=display_name.strip()[:80]
             )
     except IntegrityError:
-        raise DomainError(ErrorCode.CONFLICT, "a marketer with this email already exists", field="email") from None
+        raise DomainError(
+            ErrorCode.CONFLICT, "a marketer with this email already exists", field="email"
+        ) from None
 
 
 async def authenticate_marketer(email: str, password: str) -> Marketer:
@@ -43,7 +45,9 @@ def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_api_key(name: str, scopes: list[str] | None = None, source: str | None = None) -> tuple[ApiKey, str]:
+async def create_api_key(
+    name: str, scopes: list[str] | None = None, source: str | None = None
+) -> tuple[ApiKey, str]:
     """Returns the stored key and its secret; the secret is shown once and never stored."""
     if not _NAME.match(name):
         raise bad_input("name: letters, digits, '.', '_' or '-', at most 80 characters", "name")

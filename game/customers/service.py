@@ -7,6 +7,7 @@ from uuid import UUID
 from zoneinfo import available_timezones
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from game.access.passwords import hash_password, validate_password, verify_password
@@ -51,17 +52,21 @@ async def register(
 ) -> Customer:
     email = normalise_email(email)
     validate_password(password)
-    fields = {
-        "display_name": _display_name(display_name),
-        "locale": _locale(locale),
-        "timezone": _timezone(timezone),
-    }
+    display_name, locale, timezone = _display_name(display_name), _locale(locale), _timezone(timezone)
     try:
         async with in_transaction():
-            customer = await Customer.create(email=email, password_hash=hash_password(password), **fields)
+            customer = await Customer.create(
+                email=email,
+                password_hash=hash_password(password),
+                display_name=display_name,
+                locale=locale,
+                timezone=timezone,
+            )
             await Balance.create(customer=customer, points=0)
     except IntegrityError:
-        raise DomainError(ErrorCode.CONFLICT, "an account with this email already exists", field="email") from None
+        raise DomainError(
+            ErrorCode.CONFLICT, "an account with this email already exists", field="email"
+        ) from None
     return customer
 
 
@@ -72,7 +77,7 @@ async def authenticate(email: str, password: str) -> Customer:
     return customer
 
 
-def readable_by(viewer: Viewer):  # type: ignore[no-untyped-def]
+def readable_by(viewer: Viewer) -> QuerySet[Customer]:
     """The customers this viewer may read: a customer only ever sees themself."""
     if viewer.customer_id is None:
         return Customer.filter(id=None)

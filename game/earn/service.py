@@ -34,10 +34,13 @@ async def upsert_rule(
         raise bad_input("at most 200 category multipliers", "categoryMultipliers")
     for category, pct in category_multipliers.items():
         if not _CATEGORY.match(category):
-            raise bad_input(f"category {category!r}: lowercase letters, digits, '_' or '-'", "categoryMultipliers")
+            raise bad_input(
+                f"category {category!r}: lowercase letters, digits, '_' or '-'", "categoryMultipliers"
+            )
         if not 0 <= pct <= MAX_MULTIPLIER_PCT:
             raise bad_input(
-                f"category {category!r}: percent must be between 0 and {MAX_MULTIPLIER_PCT}", "categoryMultipliers"
+                f"category {category!r}: percent must be between 0 and {MAX_MULTIPLIER_PCT}",
+                "categoryMultipliers",
             )
     async with in_transaction():
         rule, _ = await EarnRule.update_or_create(
@@ -85,4 +88,5 @@ def points_for(rule: EarnRule, amount_minor: int, lines: Sequence[Line]) -> int:
         weighted_paid = weighted * amount_minor // listed if listed else 0
     else:
         weighted_paid = weighted + (amount_minor - listed) * 100
-    return weighted_paid * rule.points_per_unit // (100 * unit)
+    points: int = weighted_paid * rule.points_per_unit // (100 * unit)
+    return points

@@ -1,16 +1,23 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from game.customers.models import Customer
 
 
 class Event(Model):
     """Something that happened to a customer, recorded once per (source, idempotency_key)."""
 
     id = fields.BigIntField(primary_key=True)
-    customer = fields.ForeignKeyField("models.Customer", related_name="events", on_delete=fields.RESTRICT)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="events", on_delete=fields.RESTRICT
+    )
+    customer_id: UUID
     type = fields.CharField(max_length=64)
     source = fields.CharField(max_length=120)
     idempotency_key = fields.CharField(max_length=200)

@@ -155,4 +155,6 @@ async def _check_rate(arq: ArqRedis, customer_id: UUID, type: str, limit: int, w
         pipe.expire(key, window_s * 2)
         count, _ = await pipe.execute()
     if count > limit:
-        raise DomainError(ErrorCode.RATE_LIMITED, f"at most {limit} '{type}' events per {window_s} s; try later")
+        raise DomainError(
+            ErrorCode.RATE_LIMITED, f"at most {limit} '{type}' events per {window_s} s; try later"
+        )

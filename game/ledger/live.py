@@ -32,7 +32,9 @@ async def points_changes(redis: Redis, customer_id: UUID) -> AsyncIterator[Point
     try:
         async for message in pubsub.listen():
             data = json.loads(message["data"])
-            yield PointsChange(balance=int(data["balance"]), delta=int(data["delta"]), reason=str(data["reason"]))
+            yield PointsChange(
+                balance=int(data["balance"]), delta=int(data["delta"]), reason=str(data["reason"])
+            )
     finally:
         await pubsub.unsubscribe()
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -59,8 +59,8 @@ async def _add_to_balance(conn: BaseDBAsyncClient, customer_id: UUID, delta: int
 
 
 async def balance_of(customer_id: UUID) -> int:
-    row = await Balance.get_or_none(customer_id=customer_id).values_list("points", flat=True)
-    return int(row) if row is not None else 0
+    balance = await Balance.get_or_none(customer_id=customer_id)
+    return balance.points if balance is not None else 0
 
 
 async def balances_of(customer_ids: list[UUID]) -> dict[UUID, int]:
@@ -95,7 +95,9 @@ class Drift:
 async def find_drift() -> list[Drift]:
     """Customers whose cached balance differs from the sum of their entries (should always be empty)."""
     sums = dict(
-        await LedgerEntry.annotate(total=Sum("delta")).group_by("customer_id").values_list("customer_id", "total")
+        await LedgerEntry.annotate(total=Sum("delta"))
+        .group_by("customer_id")
+        .values_list("customer_id", "total")
     )
     drift = []
     for customer_id, points in await Balance.all().values_list("customer_id", "points"):

@@ -152,7 +152,9 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
         raise not_found(f"no purchase {data.order_id!r} from this source for this customer")
     award_key = f"refund:{source}:{data.refund_id}"
     payload = {"order_id": data.order_id, "refund_id": data.refund_id, "amount_cents": data.amount_cents}
-    new = NewEvent(customer.id, "refund", source, f"refund:{data.refund_id}", payload, validate_occurred_at(None))
+    new = NewEvent(
+        customer.id, "refund", source, f"refund:{data.refund_id}", payload, validate_occurred_at(None)
+    )
 
     async def apply(conn: BaseDBAsyncClient, event: Event) -> RefundResult:
         # Lock the purchase row: two refunds of one order are applied one after the other.
@@ -188,7 +190,7 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
     event, result, duplicate = await record_once(new, apply, replay)
     await enqueue_processing(arq, event.id)
     if not duplicate and result.points_reversed:
-        await publish_points_change(arq, customer.id, PointsChange(result.balance, -result.points_reversed, "refund"))
+        await publish_points_change(
+            arq, customer.id, PointsChange(result.balance, -result.points_reversed, "refund")
+        )
     return result
-
-

@@ -14,7 +14,9 @@ from schema.customers.types import AuthPayload, Customer, Marketer, MarketerAuth
 class CustomerMutations:
     @strawberry.mutation(name="register", description="Create a customer account and sign in.")
     async def register_customer(self, info: Info, input: RegisterInput) -> AuthPayload:
-        customer = await register(input.email, input.password, input.display_name, input.locale, input.timezone)
+        customer = await register(
+            input.email, input.password, input.display_name, input.locale, input.timezone
+        )
         token = issue_token(info.context.settings, customer.id, Role.CUSTOMER)
         return AuthPayload(token=token, customer=Customer.from_model(customer))
 

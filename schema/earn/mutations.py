@@ -11,7 +11,8 @@ from schema.permissions import IsMarketer
 @strawberry.type
 class EarnMutations:
     @strawberry.mutation(
-        description="Create or replace the earn rule of a currency (marketer).", permission_classes=[IsMarketer]
+        description="Create or replace the earn rule of a currency (marketer).",
+        permission_classes=[IsMarketer],
     )
     async def upsert_earn_rule(self, input: EarnRuleInput) -> EarnRule:
         multipliers = {m.category: m.percent for m in input.category_multipliers or []}

@@ -9,6 +9,8 @@ from schema.permissions import IsMarketer
 
 @strawberry.type
 class EarnQueries:
-    @strawberry.field(description="Every earn rule of the programme (marketer).", permission_classes=[IsMarketer])
+    @strawberry.field(
+        description="Every earn rule of the programme (marketer).", permission_classes=[IsMarketer]
+    )
     async def earn_rules(self) -> list[EarnRule]:
         return [EarnRule.from_model(rule) for rule in await list_rules()]

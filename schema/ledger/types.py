@@ -7,7 +7,8 @@ from enum import Enum
 import strawberry
 
 from game.errors import bad_input
-from game.ledger.models import EntryKind, LedgerEntry as LedgerEntryModel
+from game.ledger.models import EntryKind
+from game.ledger.models import LedgerEntry as LedgerEntryModel
 from game.ledger.service import Page
 
 

@@ -15,7 +15,9 @@ class PurchaseItemInput:
     category: str | None = None
     quantity: int = 1
     unit_price_cents: int = 0
-    eco: bool = strawberry.field(default=False, description="An eco-responsible item (refill, second-hand...).")
+    eco: bool = strawberry.field(
+        default=False, description="An eco-responsible item (refill, second-hand...)."
+    )
 
 
 @strawberry.input
@@ -24,7 +26,9 @@ class RecordPurchaseInput:
     order_id: str = strawberry.field(description="Unique per API-key source: a replay is awarded once.")
     amount_cents: int = strawberry.field(description="Amount paid, in minor units of `currency`.")
     currency: str = strawberry.field(description="ISO 4217 code with an earn rule, e.g. 'EUR'.")
-    occurred_at: datetime | None = strawberry.field(default=None, description="With a UTC offset; now if absent.")
+    occurred_at: datetime | None = strawberry.field(
+        default=None, description="With a UTC offset; now if absent."
+    )
     channel: str | None = None
     items: list[PurchaseItemInput] | None = None
 
@@ -33,7 +37,9 @@ class RecordPurchaseInput:
 class RecordPurchasePayload:
     points_awarded: int
     balance: int = strawberry.field(description="The balance right after this purchase was awarded.")
-    duplicate: bool = strawberry.field(description="True when this order was already recorded; nothing changed.")
+    duplicate: bool = strawberry.field(
+        description="True when this order was already recorded; nothing changed."
+    )
 
 
 @strawberry.input
@@ -53,7 +59,9 @@ class RefundPurchasePayload:
 
 @strawberry.type
 class PurchaseMutations:
-    @strawberry.mutation(description="Award points for a purchase (API key).", permission_classes=[CanRecordPurchases])
+    @strawberry.mutation(
+        description="Award points for a purchase (API key).", permission_classes=[CanRecordPurchases]
+    )
     async def record_purchase(self, info: Info, input: RecordPurchaseInput) -> RecordPurchasePayload:
         data = PurchaseInput(
             customer_id=str(input.customer_id),
