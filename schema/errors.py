@@ -22,8 +22,7 @@ def coded(error: GraphQLError) -> GraphQLError:
         extensions["code"] = original.code.value
         if original.field:
             extensions["field"] = original.field
-    elif original is None:
-        # Raised by graphql-core itself: syntax, validation, variable coercion, limiters.
+    elif is_client_error(error):
         extensions.setdefault("code", _pre_execution_code(error))
     elif "code" not in extensions:
         # A bug, not the client's fault: Schema.process_errors logged it whole; the client learns nothing.
@@ -41,21 +40,35 @@ def coded(error: GraphQLError) -> GraphQLError:
     )
 
 
+def is_client_error(error: GraphQLError) -> bool:
+    """Raised by graphql-core itself about the request: syntax, validation, limiters, and variables that do
+    not coerce to their types (those keep the coercion failure as original_error)."""
+    return error.original_error is None or error.message.startswith("Variable '$")
+
+
 def _pre_execution_code(error: GraphQLError) -> str:
     if error.message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if error.message.startswith("Variable '$") or "got invalid value" in error.message:
+    if error.message.startswith("Variable '$"):
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
+
+
+def _code_result(result: object) -> None:
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [coded(error) for error in errors]  # type: ignore[attr-defined]
 
 
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [coded(error) for error in errors]
+        _code_result(self.execution_context.result)
+
+    def on_stream_result(self, result: object) -> Iterator[None]:
+        # Subscription results leave before on_operation ends: each is coded on its way out.
+        _code_result(result)
+        yield
 
 
 class TesseraSchema(Schema):
@@ -63,6 +76,6 @@ class TesseraSchema(Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # Expected outcomes (bad input, conflicts, permissions) are answers, not incidents worth a traceback.
-        # So are the client's own syntax and validation errors (no original error).
-        unexpected = [e for e in errors if e.original_error and not isinstance(e.original_error, DomainError)]
+        # So are the client's own syntax, validation and coercion errors.
+        unexpected = [e for e in errors if not isinstance(e.original_error, DomainError) and not is_client_error(e)]
         super().process_errors(unexpected, execution_context)

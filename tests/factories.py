@@ -39,7 +39,12 @@ class Customer:
 
 async def customer(gql: GraphQL, **overrides: str) -> Customer:
     n = next(_seq)
-    data = {"email": f"customer{n}@example.com", "password": PASSWORD, "displayName": f"Customer {n}", "locale": "fr"}
+    data = {
+        "email": f"customer{n}@example.com",
+        "password": PASSWORD,
+        "displayName": f"Customer {n}",
+        "locale": "fr",
+    }
     data.update(overrides)
     result = await gql(REGISTER, {"input": data})
     return Customer(result["register"]["customer"]["id"], result["register"]["token"], data["email"])
@@ -62,5 +67,13 @@ async def marketer_token(gql: GraphQL) -> str:
     return str(result["marketerLogin"]["token"])
 
 
-def purchase(customer_id: str, order_id: str = "A-1", amount_cents: int = 1250, **extra: object) -> dict[str, object]:
-    return {"customerId": customer_id, "orderId": order_id, "amountCents": amount_cents, "currency": "EUR", **extra}
+def purchase(
+    customer_id: str, order_id: str = "A-1", amount_cents: int = 1250, **extra: object
+) -> dict[str, object]:
+    return {
+        "customerId": customer_id,
+        "orderId": order_id,
+        "amountCents": amount_cents,
+        "currency": "EUR",
+        **extra,
+    }

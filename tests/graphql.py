@@ -24,7 +24,9 @@ class GraphQL:
             headers["Authorization"] = f"Bearer {token}"
         if api_key:
             headers["X-API-Key"] = api_key
-        return await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
 
     async def __call__(self, query: str, variables: dict[str, Any] | None = None, **auth: str | None) -> Any:
         """The data of a request that must succeed; fails the test on any error."""
@@ -34,7 +36,9 @@ class GraphQL:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
-    async def error(self, query: str, variables: dict[str, Any] | None = None, **auth: str | None) -> dict[str, Any]:
+    async def error(
+        self, query: str, variables: dict[str, Any] | None = None, **auth: str | None
+    ) -> dict[str, Any]:
         """The single error of a request that must fail."""
         response = await self.raw(query, variables, **auth)
         body = response.json()

@@ -31,7 +31,9 @@ async def test_category_multipliers_weigh_the_items(gql: GraphQL) -> None:
         {"sku": "CAKE", "category": "pastry", "quantity": 2, "unitPriceCents": 250},
     ]
 
-    result = await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, amount_cents=1500, items=items)}, api_key=key)
+    result = await gql(
+        f.RECORD_PURCHASE, {"input": f.purchase(alice.id, amount_cents=1500, items=items)}, api_key=key
+    )
 
     # 10.00 of beans at double rate (200) + 5.00 of pastry at base rate (50) = 250
     assert result["recordPurchase"]["pointsAwarded"] == 250
