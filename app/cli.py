@@ -164,14 +164,17 @@ async def _serve(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.db import database
     from app.redis import arq_pool, resolved_redis_url
     from workers.settings import build_worker
 
     with resolved_redis_url(settings) as resolved:
-        async with arq_pool(resolved.redis_url) as pool:
+        async with database(resolved), arq_pool(resolved.redis_url) as pool:
             worker = build_worker(resolved, pool)
             try:
                 await worker.async_run()
+            except asyncio.CancelledError:
+                pass  # SIGTERM/SIGINT: arq cancelled its main task; close() below finishes the shutdown
             finally:
                 await worker.close()
     return 0

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
+from graphql import ASTValidationRule
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from app.settings import Settings
 from schema.customers.mutations import CustomerMutations
@@ -42,13 +44,18 @@ class Subscription(LedgerSubscriptions):
 
 
 def build_schema(settings: Settings) -> TesseraSchema:
-    # Factories, not instances: strawberry builds fresh extensions per request (their caches are global).
+    # The limiters' rule classes are made once: ValidationCache keys on the rule classes, so rules made
+    # per request (QueryDepthLimiter(...) in a factory) would never hit it. Extensions themselves are
+    # factories: strawberry builds them per request, since they hold the request's execution context.
+    rules: list[type[ASTValidationRule]] = [
+        depth_validator(settings.max_query_depth, should_ignore=None),
+        alias_validator(settings.max_aliases),
+    ]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=1024),
     ]
     if not settings.introspection_enabled:

@@ -77,5 +77,7 @@ class TesseraSchema(Schema):
     ) -> None:
         # Expected outcomes (bad input, conflicts, permissions) are answers, not incidents worth a traceback.
         # So are the client's own syntax, validation and coercion errors.
-        unexpected = [e for e in errors if not isinstance(e.original_error, DomainError) and not is_client_error(e)]
+        unexpected = [
+            e for e in errors if not isinstance(e.original_error, DomainError) and not is_client_error(e)
+        ]
         super().process_errors(unexpected, execution_context)

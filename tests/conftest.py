@@ -66,7 +66,10 @@ async def migrated(settings: Settings) -> Settings:
 
 @pytest_asyncio.fixture(scope="session")
 async def server(migrated: Settings) -> AsyncIterator[str]:
-    config = uvicorn.Config(create_app(migrated), host="127.0.0.1", port=0, log_level="warning")
+    # A long keep-alive: the client must never reuse a connection the server is closing for idleness.
+    config = uvicorn.Config(
+        create_app(migrated), host="127.0.0.1", port=0, log_level="warning", timeout_keep_alive=600
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -2,40 +2,37 @@
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
 from typing import Any
 
 from arq import cron
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
 
-from app.db import database
 from app.settings import Settings
 from game.events.queue import PROCESS_EVENT
 from workers.tasks import process_event, requeue_unprocessed
 
 
 def build_worker(settings: Settings, redis: ArqRedis, *, handle_signals: bool = True) -> Worker:
+    """The caller opens the database (`async with database(settings)`) around the worker's run: arq's
+    startup and shutdown hooks run in different tasks, and a TortoiseContext must close where it opened."""
+
     async def startup(ctx: dict[str, Any]) -> None:
-        stack = AsyncExitStack()
-        await stack.enter_async_context(database(settings))
-        ctx["stack"] = stack
         ctx["settings"] = settings
 
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["stack"].aclose()
-
+    timeout_s = settings.worker_job_timeout_s
     return Worker(
-        functions=[
-            func(process_event, name=PROCESS_EVENT, timeout=settings.worker_job_timeout_s, max_tries=10)
-        ],
-        cron_jobs=[cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=60)],
+        functions=[func(process_event, name=PROCESS_EVENT, timeout=timeout_s, max_tries=10)],
+        # arq sizes every in-progress lock from the longest timeout of all functions, crons included: a
+        # longer cron timeout would hold a crashed worker's jobs back for that long.
+        cron_jobs=[cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=timeout_s)],
         redis_pool=redis,
         on_startup=startup,
-        on_shutdown=shutdown,
         handle_signals=handle_signals,
         max_jobs=settings.worker_max_jobs,
-        job_timeout=settings.worker_job_timeout_s,
-        keep_result=3600,
+        job_timeout=timeout_s,
+        # Results block re-enqueueing a job id while kept; the events table (processed_at) is what makes a
+        # second run harmless, so a short retention lets the sweeper requeue a job that failed for good.
+        keep_result=60,
         poll_delay=0.1,
     )

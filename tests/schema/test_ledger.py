@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
-import os
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +10,7 @@ from tortoise.context import get_current_context
 from app.settings import Settings
 from tests import factories as f
 from tests.graphql import GraphQL
+from tests.processes import run_tessera
 
 LEDGER = """
 query($first: Int, $after: String) {
@@ -22,7 +19,6 @@ query($first: Int, $after: String) {
          edges { cursor node { id delta balanceAfter kind reason } } pageInfo { hasNextPage endCursor } } }
 }
 """
-TESSERA = str(Path(sys.executable).parent / "tessera")  # the console script of this venv
 
 
 async def _purchases(gql: GraphQL, customer_id: str, count: int) -> None:
@@ -116,21 +112,8 @@ async def test_ledger_needs_a_signed_in_customer(gql: GraphQL) -> None:
 
 
 async def _check_ledger(settings: Settings) -> tuple[int, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "TESSERA_VAR_DIR": str(settings.var_dir),
-    }
-    process = await asyncio.create_subprocess_exec(
-        TESSERA,
-        "check-ledger",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, output.decode()
+    run = await run_tessera(settings, "check-ledger")
+    return run.returncode, run.stdout + run.stderr
 
 
 async def _purchases_and_refunds(gql: GraphQL) -> list[f.Customer]:

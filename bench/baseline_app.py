@@ -1,0 +1,124 @@
+"""The baseline: the SQL and Redis work of `recordPurchase`, in a bare Starlette + asyncpg endpoint.
+
+Run by bench/earn.py with uvicorn; reads DATABASE_URL and REDIS_URL. No validation, ORM or GraphQL:
+what is left is the floor any implementation of the mutation pays on this machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+POOL_SIZE = 5  # tortoise's default asyncpg pool (minsize 1, maxsize 5)
+JOB_EXPIRES_MS = 86_400_000  # arq's default expiry
+
+API_KEY = "SELECT * FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL LIMIT 2"
+CUSTOMER = "SELECT * FROM customer WHERE id = $1 LIMIT 2"
+EARN_RULE = "SELECT * FROM earn_rule WHERE currency = $1 AND active LIMIT 2"
+INSERT_EVENT = """
+INSERT INTO event (customer_id, type, source, idempotency_key, payload, payload_hash, occurred_at,
+                   recorded_at, processed_at)
+VALUES ($1, 'purchase', $2, $3, $4, $5, $6, $6, NULL) RETURNING id"""
+INSERT_PURCHASE = """
+INSERT INTO purchase (event_id, customer_id, source, order_id, amount_cents, currency, points_awarded,
+                      refunded_cents, points_reversed, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8) RETURNING id"""
+ADD_TO_BALANCE = "UPDATE balance SET points = points + $1 WHERE customer_id = $2 RETURNING points"
+INSERT_ENTRY = """
+INSERT INTO ledger_entry (customer_id, delta, balance_after, kind, reason, event_id, award_key, created_at)
+VALUES ($1, $2, $3, 'earn', $4, $5, $6, $7) RETURNING id"""
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=POOL_SIZE)
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    app.state.pool, app.state.redis = pool, redis
+    try:
+        yield
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def earn(request: Request) -> JSONResponse:
+    pool: asyncpg.Pool = request.app.state.pool
+    redis: Redis = request.app.state.redis
+    body = await request.json()
+    key_hash = hashlib.sha256(request.headers.get("x-api-key", "").encode()).hexdigest()
+    key = await pool.fetchrow(API_KEY, key_hash)
+    if key is None or "purchases" not in json.loads(key["scopes"]):
+        return _error("unknown API key", 401)
+    customer = await pool.fetchrow(CUSTOMER, UUID(body["customerId"]))
+    rule = await pool.fetchrow(EARN_RULE, body["currency"])
+    if customer is None or rule is None:
+        return _error("no such customer or earn rule", 404)
+    source, order_id, amount = key["source"], body["orderId"], int(body["amountCents"])
+    points = amount * rule["points_per_unit"] // 100
+    payload = json.dumps({"order_id": order_id, "amount_cents": amount, "currency": body["currency"]})
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        event_id = await conn.fetchval(
+            INSERT_EVENT,
+            customer["id"],
+            source,
+            f"purchase:{order_id}",
+            payload,
+            hashlib.sha256(payload.encode()).hexdigest(),
+            now,
+        )
+        await conn.fetchval(
+            INSERT_PURCHASE, event_id, customer["id"], source, order_id, amount, body["currency"], points, now
+        )
+        balance = await conn.fetchval(ADD_TO_BALANCE, points, customer["id"])
+        award_key = f"purchase:{source}:{order_id}"
+        await conn.fetchval(
+            INSERT_ENTRY, customer["id"], points, balance, f"Purchase {order_id}", event_id, award_key, now
+        )
+    await _enqueue(redis, event_id)
+    change = json.dumps({"balance": balance, "delta": points, "reason": "earn"})
+    await redis.publish(f"tessera:points:{customer['id']}", change)
+    return JSONResponse({"pointsAwarded": points, "balance": balance, "duplicate": False})
+
+
+async def _enqueue(redis: Redis, event_id: int) -> None:
+    """The commands of arq's enqueue_job, under keys of our own: WATCH, EXISTS, MULTI/PSETEX/ZADD/EXEC."""
+    job_id = f"event:{event_id}"
+    job_key = f"bench:job:{job_id}"
+    async with redis.pipeline(transaction=True) as pipe:
+        await pipe.watch(job_key)
+        if await pipe.exists(job_key, f"bench:result:{job_id}"):
+            return
+        now_ms = int(time.time() * 1000)
+        job = pickle.dumps({"t": 1, "f": "process_event", "a": (event_id,), "k": {}, "et": now_ms})
+        pipe.multi()
+        pipe.psetex(job_key, JOB_EXPIRES_MS, job)
+        pipe.zadd("bench:queue", {job_id: now_ms})
+        await pipe.execute()
+
+
+async def health(request: Request) -> JSONResponse:
+    await request.app.state.pool.fetchval("SELECT 1")
+    await request.app.state.redis.ping()
+    return JSONResponse({"status": "ok"})
+
+
+app = Starlette(routes=[Route("/earn", earn, methods=["POST"]), Route("/health", health)], lifespan=lifespan)

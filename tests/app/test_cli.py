@@ -1,0 +1,128 @@
+"""The `tessera` command, run as an operator would: a subprocess on the session's database and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings
+from game.ledger.models import LedgerEntry
+from tests import factories as f
+from tests.graphql import GraphQL
+from tests.processes import Run, run_tessera
+
+pytestmark = pytest.mark.slow
+
+MARKETER_LOGIN = "mutation($e: String!, $p: String!) { marketerLogin(email: $e, password: $p) { token } }"
+
+
+Tessera = Callable[..., Awaitable[Run]]
+
+
+@pytest.fixture
+def tessera(settings: Settings, tmp_path: Path) -> Tessera:
+    """`await tessera("create-api-key", "pos-1")`: runs the CLI on this session's database and Redis."""
+
+    async def run(*args: str) -> Run:
+        return await run_tessera(settings, *args, cwd=tmp_path)
+
+    return run
+
+
+async def _record_purchase(gql: GraphQL, key: str, order_id: str) -> str:
+    """The error code of a purchase recorded with this key, or "OK"."""
+    alice = await f.customer(gql)
+    response = await gql.raw(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, order_id, 1000)}, api_key=key)
+    body = response.json()
+    if not body.get("errors"):
+        assert body["data"]["recordPurchase"] == {"pointsAwarded": 100, "balance": 100, "duplicate": False}
+        return "OK"
+    [error] = body["errors"]
+    return str(error.get("extensions", {}).get("code"))
+
+
+async def test_created_api_key_records_purchases_until_revoked(gql: GraphQL, tessera: Tessera) -> None:
+    await f.earn_rule(points_per_unit=10)
+
+    created = await tessera("create-api-key", "pos-1")
+
+    assert created.returncode == 0, created.stderr
+    key = created.last_line
+    assert key.startswith("tsk_"), created.stdout
+    assert await _record_purchase(gql, key, "CLI-1") == "OK"
+
+    revoked = await tessera("revoke-api-key", "pos-1")
+
+    assert revoked.returncode == 0, revoked.stderr
+    assert await _record_purchase(gql, key, "CLI-2") == "UNAUTHENTICATED"
+
+
+async def test_revoking_an_unknown_key_name_fails(tessera: Tessera) -> None:
+    await f.api_key("till-1")
+
+    run = await tessera("revoke-api-key", "no-such-till")
+
+    assert run.returncode == 1
+    assert "revoked 0 key(s)" in run.stdout
+
+
+async def test_created_marketer_can_log_in(gql: GraphQL, tessera: Tessera) -> None:
+    run = await tessera("create-marketer", "m@example.com", "--password", "long enough pw")
+
+    assert run.returncode == 0, run.stderr
+    login = await gql(MARKETER_LOGIN, {"e": "m@example.com", "p": "long enough pw"})
+    assert login["marketerLogin"]["token"]
+    assert (
+        await gql.code(MARKETER_LOGIN, {"e": "m@example.com", "p": "another password"}) == "UNAUTHENTICATED"
+    )
+
+
+async def test_export_schema_writes_the_sdl(tessera: Tessera, tmp_path: Path) -> None:
+    target = tmp_path / "out.graphql"
+
+    run = await tessera("export-schema", "-o", str(target))
+
+    assert run.returncode == 0, run.stderr
+    sdl = target.read_text()
+    assert "recordPurchase" in sdl
+    assert "type Mutation" in sdl
+
+
+async def test_committed_schema_is_up_to_date(tessera: Tessera, repo_root: Path) -> None:
+    run = await tessera("export-schema", "-o", "-")
+
+    assert run.returncode == 0, run.stderr
+    assert "recordPurchase" in run.stdout
+    committed = repo_root / "schema.graphql"
+    assert committed.exists(), "schema.graphql is missing: run `make schema` and commit it"
+    assert committed.read_text() == run.stdout, "schema.graphql is stale: run `make schema` and commit it"
+
+
+async def test_demo_is_idempotent_and_keeps_the_ledger_consistent(gql: GraphQL, tessera: Tessera) -> None:
+    first = await tessera("demo")
+    assert first.returncode == 0, first.stderr
+    assert "Demo programme ready" in first.stdout
+    entries = await LedgerEntry.all().count()
+    assert entries > 0
+
+    second = await tessera("demo")
+
+    assert second.returncode == 0, second.stderr
+    assert "Demo programme ready" in second.stdout
+    # The second run replays the same orders: no new ledger entry.
+    assert await LedgerEntry.all().count() == entries
+    check = await tessera("check-ledger")
+    assert check.returncode == 0, check.stdout
+    assert check.last_line == "ledger consistent"
+    # Each run prints a fresh till key and revokes the previous one.
+    first_key, second_key = (_till_key(run.stdout) for run in (first, second))
+    assert first_key != second_key
+    assert await _record_purchase(gql, second_key, "DEMO-CLI-1") == "OK"
+    assert await _record_purchase(gql, first_key, "DEMO-CLI-2") == "UNAUTHENTICATED"
+
+
+def _till_key(stdout: str) -> str:
+    [line] = [line for line in stdout.splitlines() if line.strip().startswith("till key")]
+    return line.split()[-1]
