@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from game.access.passwords import hash_password, validate_password, verify_passw
 from game.access.viewer import Role, Scope, Viewer
 from game.customers.service import normalise_email
 from game.errors import DomainError, ErrorCode, bad_input
+from game.sql import fetch_one
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 KEY_PREFIX = "tsk_"
@@ -77,7 +79,10 @@ async def revoke_api_keys(name: str) -> int:
 async def viewer_for_api_key(secret: str) -> Viewer | None:
     if not secret.startswith(KEY_PREFIX) or len(secret) > 100:
         return None
-    key = await ApiKey.get_or_none(key_hash=_hash_key(secret), revoked_at=None)
-    if key is None:
+    # Every API request asks this: raw SQL, see game/sql.py.
+    row = await fetch_one(
+        "SELECT source, scopes FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL", _hash_key(secret)
+    )
+    if row is None:
         return None
-    return Viewer(role=Role.SERVICE, source=key.source, scopes=frozenset(key.scopes))
+    return Viewer(role=Role.SERVICE, source=row["source"], scopes=frozenset(json.loads(row["scopes"])))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from tortoise.transactions import in_transaction
 from game.earn.currencies import MINOR_UNITS
 from game.earn.models import EarnRule
 from game.errors import bad_input
+from game.sql import fetch_one
 
 MAX_POINTS_PER_UNIT = 1000
 MAX_MULTIPLIER_PCT = 1000
@@ -64,15 +66,29 @@ def validate_currency(currency: str) -> str:
     return currency
 
 
-async def active_rule(currency: str) -> EarnRule:
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """The part of an active EarnRule that prices a purchase."""
+
+    currency: str
+    points_per_unit: int
+    category_multipliers: dict[str, int]
+
+
+async def active_rate(currency: str) -> Rate:
     validate_currency(currency)
-    rule = await EarnRule.get_or_none(currency=currency, active=True)
-    if rule is None:
+    # Every purchase asks this: raw SQL, see game/sql.py.
+    row = await fetch_one(
+        "SELECT points_per_unit, category_multipliers FROM earn_rule WHERE currency = $1 AND active = $2",
+        currency,
+        True,
+    )
+    if row is None:
         raise bad_input(f"the programme does not earn points in {currency}", "currency")
-    return rule
+    return Rate(currency, int(row["points_per_unit"]), json.loads(row["category_multipliers"]))
 
 
-def points_for(rule: EarnRule, amount_minor: int, lines: Sequence[Line]) -> int:
+def points_for(rule: Rate, amount_minor: int, lines: Sequence[Line]) -> int:
     """Base rate on the amount paid, weighted by category where the lines say what was bought.
 
     When the lines add up to more than was paid (discounts), each line's weight shrinks in proportion;

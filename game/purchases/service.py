@@ -9,8 +9,8 @@ from datetime import datetime
 from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from game.customers.service import get_customer
-from game.earn.service import Line, active_rule, points_for
+from game.customers.service import existing_customer_id
+from game.earn.service import Line, active_rate, points_for
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.events.models import Event
 from game.events.queue import enqueue_processing
@@ -93,10 +93,10 @@ def _award_key(source: str, order_id: str) -> str:
 async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> PurchaseResult:
     _validate_purchase(data)
     occurred_at = validate_occurred_at(data.occurred_at)
-    customer = await get_customer(data.customer_id)
-    rule = await active_rule(data.currency)
+    customer_id = await existing_customer_id(data.customer_id)
+    rate = await active_rate(data.currency)
     points = points_for(
-        rule, data.amount_cents, [Line(i.category, i.quantity, i.unit_price_cents) for i in data.items]
+        rate, data.amount_cents, [Line(i.category, i.quantity, i.unit_price_cents) for i in data.items]
     )
     payload = {
         "order_id": data.order_id,
@@ -106,13 +106,13 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
         "channel": data.channel,
         "items": [asdict(item) for item in data.items],
     }
-    new = NewEvent(customer.id, "purchase", source, f"purchase:{data.order_id}", payload, occurred_at)
+    new = NewEvent(customer_id, "purchase", source, f"purchase:{data.order_id}", payload, occurred_at)
 
     async def apply(conn: BaseDBAsyncClient, event: Event) -> PurchaseResult:
         await Purchase.create(
             using_db=conn,
             event_id=event.id,
-            customer_id=customer.id,
+            customer_id=customer_id,
             source=source,
             order_id=data.order_id,
             amount_cents=data.amount_cents,
@@ -121,7 +121,7 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
         )
         entry = await post_entry(
             conn,
-            customer_id=customer.id,
+            customer_id=customer_id,
             delta=points,
             kind=EntryKind.EARN,
             reason=f"Purchase {data.order_id}",
@@ -137,7 +137,7 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
     event, result, duplicate = await record_once(new, apply, replay)
     await enqueue_processing(arq, event.id)
     if not duplicate and points:
-        await publish_points_change(arq, customer.id, PointsChange(result.balance, points, "earn"))
+        await publish_points_change(arq, customer_id, PointsChange(result.balance, points, "earn"))
     return result
 
 
@@ -146,14 +146,14 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
     validate_key(data.refund_id, "refundId")
     if not 0 < data.amount_cents <= MAX_AMOUNT_MINOR:
         raise bad_input(f"amountCents must be between 1 and {MAX_AMOUNT_MINOR}", "amountCents")
-    customer = await get_customer(data.customer_id)
-    purchase = await Purchase.get_or_none(source=source, order_id=data.order_id, customer_id=customer.id)
+    customer_id = await existing_customer_id(data.customer_id)
+    purchase = await Purchase.get_or_none(source=source, order_id=data.order_id, customer_id=customer_id)
     if purchase is None:
         raise not_found(f"no purchase {data.order_id!r} from this source for this customer")
     award_key = f"refund:{source}:{data.refund_id}"
     payload = {"order_id": data.order_id, "refund_id": data.refund_id, "amount_cents": data.amount_cents}
     new = NewEvent(
-        customer.id, "refund", source, f"refund:{data.refund_id}", payload, validate_occurred_at(None)
+        customer_id, "refund", source, f"refund:{data.refund_id}", payload, validate_occurred_at(None)
     )
 
     async def apply(conn: BaseDBAsyncClient, event: Event) -> RefundResult:
@@ -174,7 +174,7 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
         await locked.save(using_db=conn, update_fields=["refunded_cents", "points_reversed"])
         entry = await post_entry(
             conn,
-            customer_id=customer.id,
+            customer_id=customer_id,
             delta=-points,
             kind=EntryKind.REFUND,
             reason=f"Refund {data.refund_id} of purchase {data.order_id}",
@@ -191,6 +191,6 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
     await enqueue_processing(arq, event.id)
     if not duplicate and result.points_reversed:
         await publish_points_change(
-            arq, customer.id, PointsChange(result.balance, -result.points_reversed, "refund")
+            arq, customer_id, PointsChange(result.balance, -result.points_reversed, "refund")
         )
     return result
