@@ -6,7 +6,6 @@ empty tables and an empty Redis database.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,7 +14,6 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from redis.asyncio import Redis
 from tortoise.context import get_current_context
 
@@ -24,6 +22,7 @@ from app.factory import create_app
 from app.redis import resolved_redis_url
 from app.settings import Settings
 from tests.graphql import GraphQL
+from tests.servers import serving
 
 TABLES = ["ledger_entry", "purchase", "balance", "event", "earn_rule", "api_key", "marketer", "customer"]
 
@@ -66,20 +65,8 @@ async def migrated(settings: Settings) -> Settings:
 
 @pytest_asyncio.fixture(scope="session")
 async def server(migrated: Settings) -> AsyncIterator[str]:
-    # A long keep-alive: the client must never reuse a connection the server is closing for idleness.
-    config = uvicorn.Config(
-        create_app(migrated), host="127.0.0.1", port=0, log_level="warning", timeout_keep_alive=600
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(create_app(migrated)) as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from pydantic import ValidationError
 
 from app.factory import create_app
 from app.settings import Settings
+from tests.servers import serving
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 
@@ -21,19 +20,8 @@ INTROSPECTION = "{ __schema { queryType { name } } }"
 async def production(migrated: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A second API server on the session's database and Redis, with TESSERA_ENV=production."""
     settings = migrated.model_copy(update={"env": "production"})
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+    async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
         yield client
-    server.should_exit = True
-    await task
 
 
 async def test_introspection_is_off_in_production(
