@@ -1,22 +1,47 @@
-"""Hand-written SQL for the few lookups on the hot path (the ORM's query builder costs more CPU than the
-query itself there). Written once with PostgreSQL's `$n` placeholders; SQLite gets `?`."""
+"""Hand-written SQL for the hot path, where the ORM's query building costs more CPU than the query.
+
+Statements are written once with PostgreSQL's `$n` placeholders (in order); SQLite gets `?`. Only the
+per-purchase statements live here; everything else goes through the tortoise models.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from uuid import UUID
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.connection import get_connection
 
 _PLACEHOLDER = re.compile(r"\$\d+")
 
 
-async def fetch_one(sql: str, *params: Any) -> dict[str, Any] | None:
-    conn = get_connection("default")
-    if conn.capabilities.dialect != "postgres":
-        # Placeholders must appear in order ($1, $2, ...); SQLite stores UUIDs as text.
-        sql = _PLACEHOLDER.sub("?", sql)
-        params = tuple(str(p) if isinstance(p, UUID) else p for p in params)
-    rows = await conn.execute_query_dict(sql, list(params))
+def _prepare(conn: BaseDBAsyncClient, sql: str, params: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    postgres = conn.capabilities.dialect == "postgres"
+    adapted = []
+    for value in params:
+        if isinstance(value, dict | list):
+            value = json.dumps(value, separators=(",", ":"))
+        elif isinstance(value, UUID) and not postgres:
+            value = str(value)  # tortoise stores UUIDs as text in SQLite
+        adapted.append(value)
+    return (sql if postgres else _PLACEHOLDER.sub("?", sql)), adapted
+
+
+async def fetch_one(sql: str, *params: Any, conn: BaseDBAsyncClient | None = None) -> dict[str, Any] | None:
+    conn = conn or get_connection("default")
+    sql, values = _prepare(conn, sql, params)
+    rows = await conn.execute_query_dict(sql, values)
     return dict(rows[0]) if rows else None
+
+
+async def insert(conn: BaseDBAsyncClient, table: str, values: dict[str, Any]) -> int:
+    """INSERT one row (dicts and lists as JSON) and return its id."""
+    columns = ", ".join(f'"{column}"' for column in values)
+    placeholders = ", ".join(f"${n}" for n in range(1, len(values) + 1))
+    row = await fetch_one(
+        f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders}) RETURNING id', *values.values(), conn=conn
+    )
+    assert row is not None
+    return int(row["id"])

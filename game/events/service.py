@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from game.errors import DomainError, ErrorCode, bad_input
 from game.events.models import Event
 from game.events.queue import enqueue_processing
+from game.sql import insert
 
 T = TypeVar("T")
 
@@ -68,11 +69,11 @@ def validate_occurred_at(occurred_at: datetime | None, now: datetime | None = No
 
 async def record_once(
     new: NewEvent,
-    apply: Callable[[BaseDBAsyncClient, Event], Awaitable[T]],
+    apply: Callable[[BaseDBAsyncClient, int], Awaitable[T]],
     replay: Callable[[Event], Awaitable[T]],
-) -> tuple[Event, T, bool]:
+) -> tuple[int, T, bool]:
     """Inserts the event and applies its effects in one transaction, or, when the key was seen before,
-    returns what the first request produced. Returns (event, result, duplicate).
+    returns what the first request produced. Returns (event id, result, duplicate).
 
     The unique (source, idempotency_key) index decides between concurrent copies: the database makes the
     late ones wait for the first to commit, then refuses them, and they read the first one's result.
@@ -80,18 +81,22 @@ async def record_once(
     digest = payload_hash(new.payload)
     try:
         async with in_transaction() as conn:
-            event = await Event.create(
-                using_db=conn,
-                customer_id=new.customer_id,
-                type=new.type,
-                source=new.source,
-                idempotency_key=new.idempotency_key,
-                payload=new.payload,
-                payload_hash=digest,
-                occurred_at=new.occurred_at,
+            event_id = await insert(
+                conn,
+                "event",
+                {
+                    "customer_id": new.customer_id,
+                    "type": new.type,
+                    "source": new.source,
+                    "idempotency_key": new.idempotency_key,
+                    "payload": new.payload,
+                    "payload_hash": digest,
+                    "occurred_at": new.occurred_at,
+                    "recorded_at": datetime.now(UTC),
+                },
             )
-            result = await apply(conn, event)
-        return event, result, False
+            result = await apply(conn, event_id)
+        return event_id, result, False
     except IntegrityError:
         existing = await Event.get_or_none(source=new.source, idempotency_key=new.idempotency_key)
         if existing is None:
@@ -102,7 +107,7 @@ async def record_once(
             f"{new.idempotency_key!r} was already used for a different request",
             field="idempotencyKey",
         )
-    return existing, await replay(existing), True
+    return existing.id, await replay(existing), True
 
 
 async def _no_replay(_event: Event) -> None:
@@ -118,7 +123,7 @@ async def track_event(
     attributes: Any,
     limit: int,
     window_s: int,
-) -> tuple[Event, bool]:
+) -> tuple[int, bool]:
     """An app-side event (share, review, check-in); the gamification engine decides what it is worth."""
     if not _TYPE.match(type) or type in RESERVED_TYPES:
         raise bad_input("type must be a lowercase identifier (a-z, 0-9, _) and not a reserved type", "type")
@@ -137,13 +142,13 @@ async def track_event(
         occurred_at=datetime.now(UTC),
     )
 
-    async def apply(_conn: BaseDBAsyncClient, _event: Event) -> None:
+    async def apply(_conn: BaseDBAsyncClient, _event_id: int) -> None:
         # Only new events count against the limit: a replay of an accepted event must still answer.
         await _check_rate(arq, customer_id, type, limit, window_s)
 
-    event, _, duplicate = await record_once(new, apply, _no_replay)
-    await enqueue_processing(arq, event.id)
-    return event, duplicate
+    event_id, _, duplicate = await record_once(new, apply, _no_replay)
+    await enqueue_processing(arq, event_id)
+    return event_id, duplicate
 
 
 async def _check_rate(arq: ArqRedis, customer_id: UUID, type: str, limit: int, window_s: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -10,8 +11,15 @@ from tortoise.functions import Sum
 
 from game.errors import bad_input
 from game.ledger.models import Balance, EntryKind, LedgerEntry
+from game.sql import insert
 
 MAX_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    id: int
+    balance_after: int
 
 
 async def post_entry(
@@ -23,23 +31,28 @@ async def post_entry(
     reason: str,
     award_key: str,
     event_id: int | None = None,
-) -> LedgerEntry:
+) -> Posted:
     """Appends one entry and moves the cached balance with it; `conn` must be an open transaction.
 
     The balance update comes first: it locks the customer's balance row, so concurrent postings for one
     customer queue up and each entry's balance_after is exact.
     """
     balance = await _add_to_balance(conn, customer_id, delta)
-    return await LedgerEntry.create(
-        using_db=conn,
-        customer_id=customer_id,
-        delta=delta,
-        balance_after=balance,
-        kind=kind,
-        reason=reason[:200],
-        award_key=award_key,
-        event_id=event_id,
+    entry_id = await insert(
+        conn,
+        "ledger_entry",
+        {
+            "customer_id": customer_id,
+            "delta": delta,
+            "balance_after": balance,
+            "kind": kind.value,
+            "reason": reason[:200],
+            "award_key": award_key,
+            "event_id": event_id,
+            "created_at": datetime.now(UTC),
+        },
     )
+    return Posted(entry_id, balance)
 
 
 async def _add_to_balance(conn: BaseDBAsyncClient, customer_id: UUID, delta: int) -> int:

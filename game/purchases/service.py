@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -19,6 +19,7 @@ from game.ledger.live import PointsChange, publish_points_change
 from game.ledger.models import EntryKind, LedgerEntry
 from game.ledger.service import post_entry
 from game.purchases.models import Purchase
+from game.sql import insert
 
 MAX_AMOUNT_MINOR = 10_000_000  # 100,000.00 in a two-decimal currency: beyond that it is a typo, not a sale
 MAX_ITEMS = 200
@@ -108,16 +109,22 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
     }
     new = NewEvent(customer_id, "purchase", source, f"purchase:{data.order_id}", payload, occurred_at)
 
-    async def apply(conn: BaseDBAsyncClient, event: Event) -> PurchaseResult:
-        await Purchase.create(
-            using_db=conn,
-            event_id=event.id,
-            customer_id=customer_id,
-            source=source,
-            order_id=data.order_id,
-            amount_cents=data.amount_cents,
-            currency=data.currency,
-            points_awarded=points,
+    async def apply(conn: BaseDBAsyncClient, event_id: int) -> PurchaseResult:
+        await insert(
+            conn,
+            "purchase",
+            {
+                "event_id": event_id,
+                "customer_id": customer_id,
+                "source": source,
+                "order_id": data.order_id,
+                "amount_cents": data.amount_cents,
+                "currency": data.currency,
+                "points_awarded": points,
+                "refunded_cents": 0,
+                "points_reversed": 0,
+                "created_at": datetime.now(UTC),
+            },
         )
         entry = await post_entry(
             conn,
@@ -126,7 +133,7 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
             kind=EntryKind.EARN,
             reason=f"Purchase {data.order_id}",
             award_key=_award_key(source, data.order_id),
-            event_id=event.id,
+            event_id=event_id,
         )
         return PurchaseResult(points, entry.balance_after, duplicate=False)
 
@@ -134,8 +141,8 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
         entry = await LedgerEntry.get(award_key=_award_key(source, data.order_id))
         return PurchaseResult(entry.delta, entry.balance_after, duplicate=True)
 
-    event, result, duplicate = await record_once(new, apply, replay)
-    await enqueue_processing(arq, event.id)
+    event_id, result, duplicate = await record_once(new, apply, replay)
+    await enqueue_processing(arq, event_id)
     if not duplicate and points:
         await publish_points_change(arq, customer_id, PointsChange(result.balance, points, "earn"))
     return result
@@ -156,7 +163,7 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
         customer_id, "refund", source, f"refund:{data.refund_id}", payload, validate_occurred_at(None)
     )
 
-    async def apply(conn: BaseDBAsyncClient, event: Event) -> RefundResult:
+    async def apply(conn: BaseDBAsyncClient, event_id: int) -> RefundResult:
         # Lock the purchase row: two refunds of one order are applied one after the other.
         locked = await Purchase.select_for_update().using_db(conn).get(id=purchase.id)
         refunded = locked.refunded_cents + data.amount_cents
@@ -179,7 +186,7 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
             kind=EntryKind.REFUND,
             reason=f"Refund {data.refund_id} of purchase {data.order_id}",
             award_key=award_key,
-            event_id=event.id,
+            event_id=event_id,
         )
         return RefundResult(points, entry.balance_after, duplicate=False)
 
@@ -187,8 +194,8 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
         entry = await LedgerEntry.get(award_key=award_key)
         return RefundResult(-entry.delta, entry.balance_after, duplicate=True)
 
-    event, result, duplicate = await record_once(new, apply, replay)
-    await enqueue_processing(arq, event.id)
+    event_id, result, duplicate = await record_once(new, apply, replay)
+    await enqueue_processing(arq, event_id)
     if not duplicate and result.points_reversed:
         await publish_points_change(
             arq, customer_id, PointsChange(result.balance, -result.points_reversed, "refund")

@@ -25,7 +25,7 @@ class EventMutations:
     ) -> TrackEventPayload:
         context = info.context
         assert context.viewer.customer_id is not None  # IsCustomer
-        event, duplicate = await track_event(
+        event_id, duplicate = await track_event(
             context.arq,
             customer_id=context.viewer.customer_id,
             type=type,
@@ -34,4 +34,4 @@ class EventMutations:
             limit=context.settings.track_event_limit,
             window_s=context.settings.track_event_window_s,
         )
-        return TrackEventPayload(event_id=strawberry.ID(str(event.id)), duplicate=duplicate)
+        return TrackEventPayload(event_id=strawberry.ID(str(event_id)), duplicate=duplicate)
