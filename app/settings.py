@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    max_body_bytes: int = 256 * 1024
 
     track_event_limit: int = 30
     track_event_window_s: int = 60

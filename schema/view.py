@@ -35,9 +35,12 @@ class TesseraGraphQL(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
+        request = Request(scope=scope, receive=receive)
         # strawberry answers a malformed body in plain text; a mobile app parses one error shape only.
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            if int(request.headers.get("content-length") or 0) > self.settings.max_body_bytes:
+                raise HTTPException(413, f"the request body exceeds {self.settings.max_body_bytes} bytes")
+            response = await self.run(request)
         except HTTPException as e:
             response = JSONResponse(
                 {"data": None, "errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]},

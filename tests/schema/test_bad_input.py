@@ -209,6 +209,22 @@ async def test_malformed_body_gets_a_json_error(gql: GraphQL, body: bytes, conte
     assert error["message"] != ""
 
 
+async def test_oversized_body_is_refused_before_parsing(gql: GraphQL) -> None:
+    key = await f.api_key()
+    alice = await _customer_with_one_purchase(gql, key)
+    rows = await _rows()
+    items = [{"sku": "X" * 60, "category": "c" * 60, "quantity": 1, "unitPriceCents": 1}] * 3000
+    variables = {"input": f.purchase(alice.id, "BAD-1", 1000, items=items)}
+
+    response = await gql.client.post(
+        "/graphql", json={"query": f.RECORD_PURCHASE, "variables": variables}, headers={"X-API-Key": key}
+    )
+
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+    await _assert_nothing_written(gql, alice, key, rows)
+
+
 async def test_syntax_error_is_a_parse_failure(gql: GraphQL) -> None:
     response = await gql.raw("{ me { id ")
 
