@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     max_tokens: int = 2000
     max_body_bytes: int = 256 * 1024
 
+    # Where a programme's days begin: daily, weekly and monthly challenges restart at its midnight.
+    programme_timezone: str = "UTC"
+
     track_event_limit: int = 30
     track_event_window_s: int = 60
 
@@ -50,6 +54,12 @@ class Settings(BaseSettings):
             if self.env == "production":
                 raise ValueError("JWT_SECRET must be set when TESSERA_ENV=production")
             object.__setattr__(self, "jwt_secret", _dev_secret(self.var_dir))
+        try:
+            ZoneInfo(self.programme_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"TESSERA_PROGRAMME_TIMEZONE: unknown zone {self.programme_timezone!r}"
+            ) from None
         if len(self.jwt_secret) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
         return self

@@ -7,4 +7,5 @@ MODEL_MODULES = [
     "game.ledger.models",
     "game.earn.models",
     "game.purchases.models",
+    "game.challenges.models",
 ]

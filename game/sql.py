@@ -45,3 +45,8 @@ async def insert(conn: BaseDBAsyncClient, table: str, values: dict[str, Any]) ->
     )
     assert row is not None
     return int(row["id"])
+
+
+async def execute(conn: BaseDBAsyncClient, sql: str, *params: Any) -> None:
+    sql, values = _prepare(conn, sql, params)
+    await conn.execute_query(sql, values)

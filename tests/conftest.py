@@ -24,7 +24,18 @@ from app.settings import Settings
 from tests.graphql import GraphQL
 from tests.servers import serving
 
-TABLES = ["ledger_entry", "purchase", "balance", "event", "earn_rule", "api_key", "marketer", "customer"]
+TABLES = [
+    "ledger_entry",
+    "challenge_progress",
+    "challenge",
+    "purchase",
+    "balance",
+    "event",
+    "earn_rule",
+    "api_key",
+    "marketer",
+    "customer",
+]
 
 
 @pytest.fixture(scope="session")

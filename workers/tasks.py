@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from arq import Retry
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
@@ -14,19 +15,22 @@ from game.events.queue import enqueue_processing
 
 
 async def process_event(ctx: dict[str, Any], event_id: int) -> str:
-    delay_s = ctx["settings"].process_event_delay_s
-    if delay_s:
-        await asyncio.sleep(delay_s)
+    settings = ctx["settings"]
+    if settings.process_event_delay_s:
+        await asyncio.sleep(settings.process_event_delay_s)
     try:
         # SIGTERM cancels running jobs: the shield lets the transaction finish (commit or roll back) rather
         # than leaving the connection mid-transaction; arq re-runs the job if it never reported completion.
-        outcome = await asyncio.shield(processing.process_event(event_id))
+        processed = await asyncio.shield(
+            processing.process_event(event_id, ZoneInfo(settings.programme_timezone))
+        )
     except IntegrityError:
         raise
     except (DBConnectionError, OperationalError) as exc:
         # A lost connection or a locked SQLite file passes; arq gives up on a job only after max_tries.
         raise Retry(defer=min(ctx["job_try"], 10)) from exc
-    return outcome.value
+    await processing.announce(ctx["redis"], processed)
+    return processed.outcome.value
 
 
 async def requeue_unprocessed(ctx: dict[str, Any]) -> int:

@@ -1,13 +1,19 @@
-"""What happens to an event after it is recorded. The gamification engine plugs in here."""
+"""What happens to an event after it is recorded: the gamification engine runs here, in the worker."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
+from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
+from game.challenges.evaluation import Completion, evaluate
 from game.events.models import Event
+from game.ledger.live import PointsChange, publish_points_change
 
 
 class Outcome(StrEnum):
@@ -16,18 +22,34 @@ class Outcome(StrEnum):
     MISSING = "missing"
 
 
-async def process_event(event_id: int) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class Processed:
+    outcome: Outcome
+    customer_id: UUID | None = None
+    completions: list[Completion] = field(default_factory=list)
+
+
+async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
     """Idempotent: the event row is locked and marked in the same transaction as the effects, so a run
     killed before commit leaves nothing behind and the next run does the whole work once."""
     async with in_transaction() as conn:
         event = await Event.select_for_update().using_db(conn).get_or_none(id=event_id)
         if event is None:
-            return Outcome.MISSING
+            return Processed(Outcome.MISSING)
         if event.processed_at is not None:
-            return Outcome.ALREADY_PROCESSED
+            return Processed(Outcome.ALREADY_PROCESSED, event.customer_id)
+        completions = await evaluate(conn, event, tz)
         event.processed_at = datetime.now(UTC)
         await event.save(using_db=conn, update_fields=["processed_at"])
-    return Outcome.PROCESSED
+    return Processed(Outcome.PROCESSED, event.customer_id, completions)
+
+
+async def announce(redis: Redis, processed: Processed) -> None:
+    """After commit: live updates for what the event changed (a lost message loses nothing)."""
+    for completion in processed.completions:
+        if completion.balance is not None and processed.customer_id is not None:
+            change = PointsChange(completion.balance, completion.points, "challenge")
+            await publish_points_change(redis, processed.customer_id, change)
 
 
 async def unprocessed_event_ids(older_than: timedelta, limit: int = 1000) -> list[int]:

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from game.customers.models import Customer
+
+
+class ChallengeStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
+
+
+class Recurrence(StrEnum):
+    NONE = "none"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+class Challenge(Model):
+    id = fields.IntField(primary_key=True)
+    # {"fr": "...", "en": "..."}: the app picks the customer's locale.
+    title: fields.Field[dict[str, str]] = fields.JSONField()
+    description: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    icon = fields.CharField(max_length=200, default="")
+    status = fields.CharEnumField(ChallengeStatus, max_length=16, default=ChallengeStatus.DRAFT)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField(null=True)
+    recurrence = fields.CharEnumField(Recurrence, max_length=16, default=Recurrence.NONE)
+    rule: fields.Field[dict[str, Any]] = fields.JSONField()
+    # The rule's event types, kept beside it so the worker finds the challenges an event concerns.
+    event_types: fields.Field[list[str]] = fields.JSONField(default=list)
+    reward_points = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "challenge"
+
+
+class ChallengeProgress(Model):
+    """A customer's progress on a challenge in one period ("once", "2026-11-23", "2026-W48", "2026-11")."""
+
+    id = fields.BigIntField(primary_key=True)
+    challenge: fields.ForeignKeyRelation[Challenge] = fields.ForeignKeyField(
+        "models.Challenge", related_name="progress", on_delete=fields.RESTRICT
+    )
+    challenge_id: int
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="challenge_progress", on_delete=fields.RESTRICT
+    )
+    customer_id: UUID
+    period = fields.CharField(max_length=16)
+    steps: fields.Field[list[dict[str, Any]]] = fields.JSONField()
+    completed_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "challenge_progress"
+        unique_together = (("challenge_id", "customer_id", "period"),)

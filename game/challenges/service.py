@@ -1,0 +1,203 @@
+"""Challenges: what marketers configure, and what a customer sees of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from tortoise.transactions import in_transaction
+
+from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
+from game.challenges.periods import period_at
+from game.errors import DomainError, ErrorCode, bad_input, not_found
+from game.rules.language import parse_rule
+from game.rules.progress import empty_progress
+
+LANGUAGES = ("fr", "en")
+MAX_REWARD_POINTS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeInput:
+    title: dict[str, str]
+    rule: Any
+    starts_at: datetime
+    ends_at: datetime | None = None
+    description: dict[str, str] | None = None
+    icon: str = ""
+    recurrence: Recurrence = Recurrence.NONE
+    reward_points: int = 0
+
+
+def _texts(texts: dict[str, str] | None, field: str, max_length: int, required: bool) -> dict[str, str]:
+    texts = texts or {}
+    unknown = sorted(set(texts) - set(LANGUAGES))
+    if unknown:
+        raise bad_input(f"{field}: languages are {', '.join(LANGUAGES)}, not {', '.join(unknown)}", field)
+    if required and not texts:
+        raise bad_input(f"{field}: give at least one of {', '.join(LANGUAGES)}", field)
+    for language, text in texts.items():
+        if not 1 <= len(text.strip()) <= max_length:
+            raise bad_input(f"{field}.{language} must have 1 to {max_length} characters", field)
+    return {language: text.strip() for language, text in texts.items()}
+
+
+def _validated(data: ChallengeInput) -> dict[str, Any]:
+    rule = parse_rule(data.rule)
+    for name, moment in (("startsAt", data.starts_at), ("endsAt", data.ends_at)):
+        if moment is not None and moment.tzinfo is None:
+            raise bad_input(f"{name} must carry a UTC offset", name)
+    if data.ends_at is not None and data.ends_at <= data.starts_at:
+        raise bad_input("endsAt must be after startsAt", "endsAt")
+    if not 0 <= data.reward_points <= MAX_REWARD_POINTS:
+        raise bad_input(f"rewardPoints must be between 0 and {MAX_REWARD_POINTS}", "rewardPoints")
+    if len(data.icon) > 200:
+        raise bad_input("icon must have at most 200 characters", "icon")
+    return {
+        "title": _texts(data.title, "title", 120, required=True),
+        "description": _texts(data.description, "description", 2000, required=False),
+        "icon": data.icon,
+        "starts_at": data.starts_at.astimezone(UTC),
+        "ends_at": data.ends_at.astimezone(UTC) if data.ends_at else None,
+        "recurrence": data.recurrence,
+        "rule": rule.to_json(),
+        "event_types": sorted(rule.event_types),
+        "reward_points": data.reward_points,
+    }
+
+
+async def create_challenge(data: ChallengeInput) -> Challenge:
+    return await Challenge.create(**_validated(data), status=ChallengeStatus.DRAFT)
+
+
+async def get_challenge(challenge_id: int) -> Challenge:
+    challenge = await Challenge.get_or_none(id=challenge_id)
+    if challenge is None:
+        raise not_found("no challenge with this id")
+    return challenge
+
+
+async def update_challenge(challenge_id: int, data: ChallengeInput) -> Challenge:
+    """Only drafts change: customers' progress must never be measured against a moving rule."""
+    fields = _validated(data)
+    async with in_transaction() as conn:
+        challenge = await Challenge.select_for_update().using_db(conn).get_or_none(id=challenge_id)
+        if challenge is None:
+            raise not_found("no challenge with this id")
+        if challenge.status is not ChallengeStatus.DRAFT:
+            raise DomainError(
+                ErrorCode.CONFLICT, f"only drafts can be edited; this one is {challenge.status.value}"
+            )
+        challenge.update_from_dict(fields)
+        await challenge.save(using_db=conn)
+    return challenge
+
+
+class Action(StrEnum):
+    PUBLISH = "publish"
+    PAUSE = "pause"
+    ARCHIVE = "archive"
+
+
+_TRANSITIONS: dict[Action, tuple[set[ChallengeStatus], ChallengeStatus]] = {
+    Action.PUBLISH: ({ChallengeStatus.DRAFT, ChallengeStatus.PAUSED}, ChallengeStatus.ACTIVE),
+    Action.PAUSE: ({ChallengeStatus.ACTIVE}, ChallengeStatus.PAUSED),
+    Action.ARCHIVE: (
+        {ChallengeStatus.DRAFT, ChallengeStatus.ACTIVE, ChallengeStatus.PAUSED},
+        ChallengeStatus.ARCHIVED,
+    ),
+}
+
+
+async def change_status(challenge_id: int, action: Action) -> Challenge:
+    allowed, target = _TRANSITIONS[action]
+    async with in_transaction() as conn:
+        challenge = await Challenge.select_for_update().using_db(conn).get_or_none(id=challenge_id)
+        if challenge is None:
+            raise not_found("no challenge with this id")
+        if challenge.status not in allowed:
+            raise DomainError(
+                ErrorCode.CONFLICT, f"cannot {action.value} a challenge that is {challenge.status.value}"
+            )
+        challenge.status = target
+        await challenge.save(using_db=conn, update_fields=["status", "updated_at"])
+    return challenge
+
+
+async def list_challenges(status: ChallengeStatus | None = None) -> list[Challenge]:
+    query = Challenge.all() if status is None else Challenge.filter(status=status)
+    return await query.order_by("-id")
+
+
+class View(StrEnum):
+    ACTIVE = "active"
+    UPCOMING = "upcoming"
+    COMPLETED = "completed"
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    event: str
+    aggregate: str
+    target: int
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerChallenge:
+    challenge: Challenge
+    period: str
+    period_ends_at: datetime | None
+    steps: list[StepView]
+    completed_at: datetime | None
+
+
+def _steps(rule_json: dict[str, Any], progress: list[dict[str, Any]]) -> list[StepView]:
+    return [
+        StepView(s["event"], s["aggregate"], s["target"], min(p["value"], s["target"]))
+        for s, p in zip(rule_json["steps"], progress, strict=True)
+    ]
+
+
+async def customer_challenges(
+    customer_id: UUID, view: View, tz_name: str, now: datetime
+) -> list[CustomerChallenge]:
+    """The signed-in customer's challenges; the progress query is scoped to them in the query itself."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(tz_name)
+    if view is View.COMPLETED:
+        rows = (
+            await ChallengeProgress.filter(customer_id=customer_id, completed_at__not_isnull=True)
+            .select_related("challenge")
+            .order_by("-completed_at")
+        )
+        return [
+            CustomerChallenge(p.challenge, p.period, None, _steps(p.challenge.rule, p.steps), p.completed_at)
+            for p in rows
+        ]
+    live = await Challenge.filter(status=ChallengeStatus.ACTIVE).order_by("starts_at", "id")
+    if view is View.UPCOMING:
+        return [
+            CustomerChallenge(c, "", None, _steps(c.rule, empty_progress(parse_rule(c.rule))), None)
+            for c in live
+            if c.starts_at > now
+        ]
+    current = [c for c in live if c.starts_at <= now and (c.ends_at is None or now < c.ends_at)]
+    periods = {c.id: period_at(c.recurrence, now, tz, c.starts_at, c.ends_at) for c in current}
+    stored = {
+        (p.challenge_id, p.period): p
+        for p in await ChallengeProgress.filter(customer_id=customer_id, challenge_id__in=list(periods))
+    }
+    result = []
+    for c in current:
+        period = periods[c.id]
+        progress = stored.get((c.id, period.key))
+        if progress is not None and progress.completed_at is not None:
+            continue
+        steps = progress.steps if progress else empty_progress(parse_rule(c.rule))
+        result.append(CustomerChallenge(c, period.key, period.ends_at, _steps(c.rule, steps), None))
+    return result

@@ -1,0 +1,94 @@
+"""Incremental evaluation: one event moves a stored progress forward, never by re-reading history.
+
+Progress is plain JSON (one entry per step), so it lives in a database row and survives any restart.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from game.rules.language import Aggregate, Filter, Op, Rule, Step
+
+Progress = list[dict[str, Any]]
+
+
+def empty_progress(rule: Rule) -> Progress:
+    return [{"value": 0} for _ in rule.steps]
+
+
+def is_complete(rule: Rule, progress: Progress) -> bool:
+    return all(p["value"] >= s.target for s, p in zip(rule.steps, progress, strict=True))
+
+
+def matches(step: Step, event_type: str, facts: dict[str, Any]) -> bool:
+    return step.event == event_type and all(_passes(f, facts) for f in step.filters)
+
+
+def _passes(f: Filter, facts: dict[str, Any]) -> bool:
+    fact = facts.get(f.field)
+    if fact is None:
+        return False
+    items = fact if isinstance(fact, list) else [fact]
+    if f.op is Op.EQ:
+        return f.value in items
+    if f.op is Op.IN:
+        return any(item in f.value for item in items)
+    if f.op is Op.CONTAINS:
+        return any(isinstance(item, str) and f.value in item for item in items)
+    numbers = [item for item in items if isinstance(item, int | float) and not isinstance(item, bool)]
+    if f.op is Op.GTE:
+        return any(n >= f.value for n in numbers)
+    return any(n <= f.value for n in numbers)
+
+
+def advance(rule: Rule, progress: Progress, event_type: str, facts: dict[str, Any], day: date) -> bool:
+    """Moves `progress` (in place) with one event that happened on local `day`; True when it moved.
+
+    Ordered rules move only their first unfinished step, so one event never completes two steps of a
+    sequence; unordered rules move every step the event matches.
+    """
+    moved = False
+    for step, state in zip(rule.steps, progress, strict=True):
+        done = state["value"] >= step.target
+        if done:
+            continue
+        if matches(step, event_type, facts):
+            moved = _aggregate(step, state, facts, day) or moved
+        if rule.ordered:
+            break
+    return moved
+
+
+def _aggregate(step: Step, state: dict[str, Any], facts: dict[str, Any], day: date) -> bool:
+    if step.aggregate is Aggregate.COUNT:
+        state["value"] += 1
+        return True
+    if step.aggregate is Aggregate.SUM:
+        amount = facts.get(step.field or "")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            return False
+        state["value"] = min(state["value"] + amount, step.target)
+        return True
+    if step.aggregate is Aggregate.DISTINCT_DAYS:
+        days = set(state.get("days", []))
+        if day.isoformat() in days:
+            return False
+        days.add(day.isoformat())
+        state["days"] = sorted(days)
+        state["value"] = len(days)
+        return True
+    unit = day if step.aggregate is Aggregate.CONSECUTIVE_DAYS else day - timedelta(days=day.weekday())
+    gap = timedelta(days=1 if step.aggregate is Aggregate.CONSECUTIVE_DAYS else 7)
+    return _run(state, unit, gap)
+
+
+def _run(state: dict[str, Any], unit: date, gap: timedelta) -> bool:
+    """A run of consecutive days (or weeks, keyed by their Monday). Late events, older than the run's last
+    unit, are ignored: keeping every past unit would make the state grow with history."""
+    last = date.fromisoformat(state["last"]) if "last" in state else None
+    if last is not None and unit <= last:
+        return False
+    run = state.get("run", 0) + 1 if last is not None and unit - last == gap else 1
+    state.update(last=unit.isoformat(), run=run, value=max(state["value"], run))
+    return True
