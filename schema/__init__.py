@@ -18,6 +18,8 @@ from strawberry.extensions.max_aliases import create_validator as alias_validato
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from app.settings import Settings
+from schema.challenges.mutations import ChallengeMutations
+from schema.challenges.queries import ChallengeQueries
 from schema.customers.mutations import CustomerMutations
 from schema.customers.queries import CustomerQueries
 from schema.earn.mutations import EarnMutations
@@ -29,12 +31,12 @@ from schema.purchases.mutations import PurchaseMutations
 
 
 @strawberry.type
-class Query(CustomerQueries, EarnQueries):
+class Query(CustomerQueries, EarnQueries, ChallengeQueries):
     pass
 
 
 @strawberry.type
-class Mutation(CustomerMutations, PurchaseMutations, EventMutations, EarnMutations):
+class Mutation(CustomerMutations, PurchaseMutations, EventMutations, EarnMutations, ChallengeMutations):
     pass
 
 

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import strawberry
+
+from game.challenges.models import Recurrence as RecurrenceKind
+from game.challenges.service import (
+    Action,
+    change_status,
+    create_challenge,
+    update_challenge,
+)
+from game.challenges.service import (
+    ChallengeInput as Data,
+)
+from schema.challenges.queries import challenge_id
+from schema.challenges.types import ChallengeDefinition, ChallengeInput
+from schema.permissions import IsMarketer
+
+
+def _data(input: ChallengeInput) -> Data:
+    return Data(
+        title=input.title.to_dict(),
+        rule=input.rule,
+        starts_at=input.starts_at,
+        ends_at=input.ends_at,
+        description=input.description.to_dict() if input.description else None,
+        icon=input.icon,
+        recurrence=RecurrenceKind(input.recurrence.value),
+        reward_points=input.reward_points,
+    )
+
+
+@strawberry.type
+class ChallengeMutations:
+    @strawberry.mutation(description="Create a draft challenge (marketer).", permission_classes=[IsMarketer])
+    async def create_challenge(self, input: ChallengeInput) -> ChallengeDefinition:
+        return ChallengeDefinition.from_model(await create_challenge(_data(input)))
+
+    @strawberry.mutation(description="Replace a draft challenge (marketer).", permission_classes=[IsMarketer])
+    async def update_challenge(self, id: strawberry.ID, input: ChallengeInput) -> ChallengeDefinition:
+        return ChallengeDefinition.from_model(await update_challenge(challenge_id(id), _data(input)))
+
+    @strawberry.mutation(
+        description="Start counting events: DRAFT or PAUSED to ACTIVE.", permission_classes=[IsMarketer]
+    )
+    async def publish_challenge(self, id: strawberry.ID) -> ChallengeDefinition:
+        return ChallengeDefinition.from_model(await change_status(challenge_id(id), Action.PUBLISH))
+
+    @strawberry.mutation(
+        description="Stop counting events for now: ACTIVE to PAUSED.", permission_classes=[IsMarketer]
+    )
+    async def pause_challenge(self, id: strawberry.ID) -> ChallengeDefinition:
+        return ChallengeDefinition.from_model(await change_status(challenge_id(id), Action.PAUSE))
+
+    @strawberry.mutation(description="Retire a challenge for good.", permission_classes=[IsMarketer])
+    async def archive_challenge(self, id: strawberry.ID) -> ChallengeDefinition:
+        return ChallengeDefinition.from_model(await change_status(challenge_id(id), Action.ARCHIVE))

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import strawberry
+
+from game.challenges.models import ChallengeStatus as Status
+from game.challenges.service import View, customer_challenges, get_challenge, list_challenges
+from game.customers.service import readable_by
+from game.errors import DomainError, ErrorCode
+from schema.challenges.types import ChallengeDefinition, ChallengeStatus, ChallengeView, CustomerChallengeType
+from schema.context import Info
+from schema.permissions import IsCustomer, IsMarketer
+
+
+@strawberry.type
+class ChallengeQueries:
+    @strawberry.field(
+        description="The signed-in customer's challenges with their progress.",
+        permission_classes=[IsCustomer],
+    )
+    async def challenges(
+        self, info: Info, status: ChallengeView = ChallengeView.ACTIVE
+    ) -> list[CustomerChallengeType]:
+        customer = await readable_by(info.context.viewer).first()
+        if customer is None:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "this account no longer exists")
+        views = await customer_challenges(
+            customer.id, View(status.value), info.context.settings.programme_timezone, datetime.now(UTC)
+        )
+        return [CustomerChallengeType.from_view(v, customer.locale) for v in views]
+
+    @strawberry.field(
+        description="Every challenge, optionally of one status (marketer).", permission_classes=[IsMarketer]
+    )
+    async def challenge_definitions(self, status: ChallengeStatus | None = None) -> list[ChallengeDefinition]:
+        rows = await list_challenges(Status(status.value) if status else None)
+        return [ChallengeDefinition.from_model(c) for c in rows]
+
+    @strawberry.field(description="One challenge (marketer).", permission_classes=[IsMarketer])
+    async def challenge_definition(self, id: strawberry.ID) -> ChallengeDefinition:
+        return ChallengeDefinition.from_model(await get_challenge(challenge_id(id)))
+
+
+def challenge_id(value: strawberry.ID) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise DomainError(ErrorCode.NOT_FOUND, "no challenge with this id") from None

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from game.challenges.models import Challenge
+from game.challenges.models import ChallengeStatus as Status
+from game.challenges.models import Recurrence as RecurrenceKind
+from game.challenges.service import CustomerChallenge
+
+
+@strawberry.enum(description="Where a challenge is in its life: only ACTIVE ones count events.")
+class ChallengeStatus(Enum):
+    DRAFT = Status.DRAFT.value
+    ACTIVE = Status.ACTIVE.value
+    PAUSED = Status.PAUSED.value
+    ARCHIVED = Status.ARCHIVED.value
+
+
+@strawberry.enum(description="How often a challenge restarts, in the programme's timezone.")
+class Recurrence(Enum):
+    NONE = RecurrenceKind.NONE.value
+    DAILY = RecurrenceKind.DAILY.value
+    WEEKLY = RecurrenceKind.WEEKLY.value
+    MONTHLY = RecurrenceKind.MONTHLY.value
+
+
+@strawberry.enum(description="Which of the signed-in customer's challenges to list.")
+class ChallengeView(Enum):
+    ACTIVE = "active"
+    UPCOMING = "upcoming"
+    COMPLETED = "completed"
+
+
+@strawberry.type
+class LocalizedText:
+    fr: str | None
+    en: str | None
+
+
+@strawberry.input
+class LocalizedTextInput:
+    fr: str | None = None
+    en: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("fr", self.fr), ("en", self.en)) if v is not None}
+
+
+@strawberry.input
+class ChallengeInput:
+    title: LocalizedTextInput
+    starts_at: datetime
+    rule: JSON = strawberry.field(description="Steps, filters and targets: see the README's rule language.")
+    ends_at: datetime | None = None
+    description: LocalizedTextInput | None = None
+    icon: str = ""
+    recurrence: Recurrence = Recurrence.NONE
+    reward_points: int = 0
+
+
+@strawberry.type(description="A challenge as marketers configure it.")
+class ChallengeDefinition:
+    id: strawberry.ID
+    status: ChallengeStatus
+    title: LocalizedText
+    description: LocalizedText
+    icon: str
+    starts_at: datetime
+    ends_at: datetime | None
+    recurrence: Recurrence
+    rule: JSON
+    reward_points: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_model(cls, c: Challenge) -> ChallengeDefinition:
+        return cls(
+            id=strawberry.ID(str(c.id)),
+            status=ChallengeStatus(c.status.value),
+            title=LocalizedText(fr=c.title.get("fr"), en=c.title.get("en")),
+            description=LocalizedText(fr=c.description.get("fr"), en=c.description.get("en")),
+            icon=c.icon,
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            recurrence=Recurrence(c.recurrence.value),
+            rule=cast(JSON, c.rule),
+            reward_points=c.reward_points,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+@strawberry.type(description="One step of a challenge and how far the customer got.")
+class ChallengeStep:
+    event: str
+    aggregate: str
+    target: int
+    value: int = strawberry.field(description="Progress so far, at most the target.")
+
+
+@strawberry.type(description="A challenge as the signed-in customer sees it, in their language.")
+class CustomerChallengeType:
+    id: strawberry.ID
+    title: str
+    description: str
+    icon: str
+    starts_at: datetime
+    ends_at: datetime | None
+    reward_points: int
+    period: str = strawberry.field(description="'once', or the day, week or month this progress counts for.")
+    period_ends_at: datetime | None
+    steps: list[ChallengeStep]
+    completed_at: datetime | None
+
+    @classmethod
+    def from_view(cls, view: CustomerChallenge, locale: str) -> CustomerChallengeType:
+        c = view.challenge
+        language = locale.split("-")[0]
+        return cls(
+            id=strawberry.ID(str(c.id)),
+            title=c.title.get(language) or next(iter(c.title.values())),
+            description=c.description.get(language) or next(iter(c.description.values()), ""),
+            icon=c.icon,
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            reward_points=c.reward_points,
+            period=view.period,
+            period_ends_at=view.period_ends_at,
+            steps=[
+                ChallengeStep(event=s.event, aggregate=s.aggregate, target=s.target, value=s.value)
+                for s in view.steps
+            ],
+            completed_at=view.completed_at,
+        )
