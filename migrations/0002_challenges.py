@@ -24,7 +24,6 @@ class Migration(migrations.Migration):
                 ('ends_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('recurrence', fields.CharEnumField(default=Recurrence.NONE, description='NONE: none\nDAILY: daily\nWEEKLY: weekly\nMONTHLY: monthly', enum_type=Recurrence, max_length=16)),
                 ('rule', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('event_types', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('reward_points', fields.IntField(default=0)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),

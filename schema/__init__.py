@@ -20,6 +20,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from app.settings import Settings
 from schema.challenges.mutations import ChallengeMutations
 from schema.challenges.queries import ChallengeQueries
+from schema.challenges.subscriptions import ChallengeSubscriptions
 from schema.customers.mutations import CustomerMutations
 from schema.customers.queries import CustomerQueries
 from schema.earn.mutations import EarnMutations
@@ -41,7 +42,7 @@ class Mutation(CustomerMutations, PurchaseMutations, EventMutations, EarnMutatio
 
 
 @strawberry.type
-class Subscription(LedgerSubscriptions):
+class Subscription(LedgerSubscriptions, ChallengeSubscriptions):
     pass
 
 

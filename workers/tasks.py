@@ -22,7 +22,7 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
         # SIGTERM cancels running jobs: the shield lets the transaction finish (commit or roll back) rather
         # than leaving the connection mid-transaction; arq re-runs the job if it never reported completion.
         processed = await asyncio.shield(
-            processing.process_event(event_id, ZoneInfo(settings.programme_timezone))
+            processing.process_event(event_id, ZoneInfo(settings.programme_timezone), ctx["redis"])
         )
     except IntegrityError:
         raise

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus
+from game.challenges.index import live_challenges
+from game.challenges.models import Challenge, ChallengeProgress
 from game.challenges.periods import local_day, period_at
 from game.events.models import Event
 from game.ledger.models import EntryKind
 from game.ledger.service import post_entry
 from game.rules.facts import facts_of
-from game.rules.language import Rule, parse_rule
+from game.rules.language import Rule
 from game.rules.progress import advance, empty_progress, is_complete
 from game.sql import execute
 
@@ -32,36 +34,48 @@ class Completion:
     balance: int | None
 
 
-async def challenges_for(event_type: str) -> list[Challenge]:
-    live = await Challenge.filter(status=ChallengeStatus.ACTIVE)
-    return [c for c in live if event_type in c.event_types]
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A progress that an event moved, for the live `challengeProgress` update."""
+
+    challenge_id: int
+    period: str
+    values: list[int]
+    targets: list[int]
+    completed: bool
 
 
-async def evaluate(conn: BaseDBAsyncClient, event: Event, tz: ZoneInfo) -> list[Completion]:
-    """Runs inside the worker's transaction for `event`; returns the challenges it completed."""
+def _in_window(challenge: Challenge, moment: datetime) -> bool:
+    return challenge.starts_at <= moment and (challenge.ends_at is None or moment < challenge.ends_at)
+
+
+async def evaluate(
+    conn: BaseDBAsyncClient, redis: Redis, event: Event, tz: ZoneInfo
+) -> tuple[list[Moved], list[Completion]]:
+    """Runs inside the worker's transaction for `event`; returns what it moved and what it completed."""
     facts = facts_of(event.type, event.payload)
-    completions = []
-    for challenge in await challenges_for(event.type):
-        if event.occurred_at < challenge.starts_at or (
-            challenge.ends_at and event.occurred_at >= challenge.ends_at
-        ):
+    day = local_day(event.occurred_at, tz)
+    moved: list[Moved] = []
+    completions: list[Completion] = []
+    for live in await live_challenges(redis, event.type):
+        challenge, rule = live.challenge, live.rule
+        if not _in_window(challenge, event.occurred_at):
             continue
-        rule = parse_rule(challenge.rule)
         period = period_at(
             challenge.recurrence, event.occurred_at, tz, challenge.starts_at, challenge.ends_at
         )
         progress = await _locked_progress(conn, challenge.id, event, period.key, rule)
-        if progress.completed_at is not None:
+        if progress.completed_at is not None or not advance(rule, progress.steps, event.type, facts, day):
             continue
-        if not advance(rule, progress.steps, event.type, facts, local_day(event.occurred_at, tz)):
-            continue
-        balance = None
         if is_complete(rule, progress.steps):
             progress.completed_at = datetime.now(UTC)
             balance = await _reward(conn, challenge, event, period.key)
             completions.append(Completion(challenge.id, period.key, challenge.reward_points, balance))
         await progress.save(using_db=conn, update_fields=["steps", "completed_at", "updated_at"])
-    return completions
+        values = [min(p["value"], s.target) for p, s in zip(progress.steps, rule.steps, strict=True)]
+        targets = [s.target for s in rule.steps]
+        moved.append(Moved(challenge.id, period.key, values, targets, progress.completed_at is not None))
+    return moved, completions
 
 
 async def _locked_progress(

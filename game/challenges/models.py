@@ -36,8 +36,6 @@ class Challenge(Model):
     ends_at = fields.DatetimeField(null=True)
     recurrence = fields.CharEnumField(Recurrence, max_length=16, default=Recurrence.NONE)
     rule: fields.Field[dict[str, Any]] = fields.JSONField()
-    # The rule's event types, kept beside it so the worker finds the challenges an event concerns.
-    event_types: fields.Field[list[str]] = fields.JSONField(default=list)
     reward_points = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -8,8 +8,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
+from game.challenges.index import invalidate
 from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
 from game.challenges.periods import period_at
 from game.errors import DomainError, ErrorCode, bad_input, not_found
@@ -64,7 +66,6 @@ def _validated(data: ChallengeInput) -> dict[str, Any]:
         "ends_at": data.ends_at.astimezone(UTC) if data.ends_at else None,
         "recurrence": data.recurrence,
         "rule": rule.to_json(),
-        "event_types": sorted(rule.event_types),
         "reward_points": data.reward_points,
     }
 
@@ -112,7 +113,7 @@ _TRANSITIONS: dict[Action, tuple[set[ChallengeStatus], ChallengeStatus]] = {
 }
 
 
-async def change_status(challenge_id: int, action: Action) -> Challenge:
+async def change_status(challenge_id: int, action: Action, redis: Redis) -> Challenge:
     allowed, target = _TRANSITIONS[action]
     async with in_transaction() as conn:
         challenge = await Challenge.select_for_update().using_db(conn).get_or_none(id=challenge_id)
@@ -124,6 +125,7 @@ async def change_status(challenge_id: int, action: Action) -> Challenge:
             )
         challenge.status = target
         await challenge.save(using_db=conn, update_fields=["status", "updated_at"])
+    await invalidate(redis)
     return challenge
 
 

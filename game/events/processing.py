@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
-from game.challenges.evaluation import Completion, evaluate
+from game.challenges.evaluation import Completion, Moved, evaluate
+from game.challenges.live import publish_progress
 from game.events.models import Event
 from game.ledger.live import PointsChange, publish_points_change
 
@@ -26,10 +27,11 @@ class Outcome(StrEnum):
 class Processed:
     outcome: Outcome
     customer_id: UUID | None = None
+    moved: list[Moved] = field(default_factory=list)
     completions: list[Completion] = field(default_factory=list)
 
 
-async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
+async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
     """Idempotent: the event row is locked and marked in the same transaction as the effects, so a run
     killed before commit leaves nothing behind and the next run does the whole work once."""
     async with in_transaction() as conn:
@@ -38,16 +40,20 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
             return Processed(Outcome.MISSING)
         if event.processed_at is not None:
             return Processed(Outcome.ALREADY_PROCESSED, event.customer_id)
-        completions = await evaluate(conn, event, tz)
+        moved, completions = await evaluate(conn, redis, event, tz)
         event.processed_at = datetime.now(UTC)
         await event.save(using_db=conn, update_fields=["processed_at"])
-    return Processed(Outcome.PROCESSED, event.customer_id, completions)
+    return Processed(Outcome.PROCESSED, event.customer_id, moved, completions)
 
 
 async def announce(redis: Redis, processed: Processed) -> None:
     """After commit: live updates for what the event changed (a lost message loses nothing)."""
+    if processed.customer_id is None:
+        return
+    for moved in processed.moved:
+        await publish_progress(redis, processed.customer_id, moved)
     for completion in processed.completions:
-        if completion.balance is not None and processed.customer_id is not None:
+        if completion.balance is not None:
             change = PointsChange(completion.balance, completion.points, "challenge")
             await publish_points_change(redis, processed.customer_id, change)
 

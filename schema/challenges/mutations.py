@@ -14,6 +14,7 @@ from game.challenges.service import (
 )
 from schema.challenges.queries import challenge_id
 from schema.challenges.types import ChallengeDefinition, ChallengeInput
+from schema.context import Info
 from schema.permissions import IsMarketer
 
 
@@ -43,15 +44,21 @@ class ChallengeMutations:
     @strawberry.mutation(
         description="Start counting events: DRAFT or PAUSED to ACTIVE.", permission_classes=[IsMarketer]
     )
-    async def publish_challenge(self, id: strawberry.ID) -> ChallengeDefinition:
-        return ChallengeDefinition.from_model(await change_status(challenge_id(id), Action.PUBLISH))
+    async def publish_challenge(self, info: Info, id: strawberry.ID) -> ChallengeDefinition:
+        return ChallengeDefinition.from_model(
+            await change_status(challenge_id(id), Action.PUBLISH, info.context.arq)
+        )
 
     @strawberry.mutation(
         description="Stop counting events for now: ACTIVE to PAUSED.", permission_classes=[IsMarketer]
     )
-    async def pause_challenge(self, id: strawberry.ID) -> ChallengeDefinition:
-        return ChallengeDefinition.from_model(await change_status(challenge_id(id), Action.PAUSE))
+    async def pause_challenge(self, info: Info, id: strawberry.ID) -> ChallengeDefinition:
+        return ChallengeDefinition.from_model(
+            await change_status(challenge_id(id), Action.PAUSE, info.context.arq)
+        )
 
     @strawberry.mutation(description="Retire a challenge for good.", permission_classes=[IsMarketer])
-    async def archive_challenge(self, id: strawberry.ID) -> ChallengeDefinition:
-        return ChallengeDefinition.from_model(await change_status(challenge_id(id), Action.ARCHIVE))
+    async def archive_challenge(self, info: Info, id: strawberry.ID) -> ChallengeDefinition:
+        return ChallengeDefinition.from_model(
+            await change_status(challenge_id(id), Action.ARCHIVE, info.context.arq)
+        )

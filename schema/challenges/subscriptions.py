@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from game.challenges.live import progress_updates
+from schema.context import Info
+from schema.permissions import IsCustomer
+
+
+@strawberry.type(description="A challenge's progress moved for the signed-in customer.")
+class ChallengeProgressUpdate:
+    challenge_id: strawberry.ID
+    period: str
+    values: list[int] = strawberry.field(description="Progress per step, in the order of the rule's steps.")
+    targets: list[int]
+    completed: bool
+
+
+@strawberry.type
+class ChallengeSubscriptions:
+    @strawberry.subscription(
+        description="The signed-in customer's challenge progress, each time an event moves it.",
+        permission_classes=[IsCustomer],
+    )
+    async def challenge_progress(self, info: Info) -> AsyncGenerator[ChallengeProgressUpdate, None]:
+        customer_id = info.context.viewer.customer_id
+        assert customer_id is not None  # IsCustomer
+        async for moved in progress_updates(info.context.arq, customer_id):
+            yield ChallengeProgressUpdate(
+                challenge_id=strawberry.ID(str(moved.challenge_id)),
+                period=moved.period,
+                values=moved.values,
+                targets=moved.targets,
+                completed=moved.completed,
+            )
