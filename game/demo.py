@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
 
 from game.access.models import Marketer
 from game.access.service import create_api_key, create_marketer, revoke_api_keys
+from game.challenges.models import Challenge, Recurrence
+from game.challenges.service import Action, ChallengeInput, change_status, create_challenge
 from game.customers.models import Customer
 from game.customers.service import register
 from game.earn.service import upsert_rule
@@ -60,4 +62,50 @@ async def seed_demo(arq: ArqRedis) -> Demo:
                 items=items,
             ),
         )
+    await _demo_challenges(arq)
     return Demo(customer_id=str(customer.id), api_key=secret)
+
+
+DEMO_CHALLENGES = [
+    ChallengeInput(
+        title={"fr": "Trois cafés cette semaine", "en": "Three coffees this week"},
+        description={
+            "fr": "Trois cafés dans la semaine : 50 points.",
+            "en": "Three coffees in a week: 50 points.",
+        },
+        icon="coffee",
+        recurrence=Recurrence.WEEKLY,
+        reward_points=50,
+        starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+        rule={
+            "steps": [
+                {
+                    "event": "purchase",
+                    "filters": [{"field": "category", "op": "contains", "value": "coffee"}],
+                    "aggregate": "count",
+                    "target": 3,
+                }
+            ]
+        },
+    ),
+    ChallengeInput(
+        title={"fr": "J'apporte ma tasse", "en": "Bring your own cup"},
+        description={
+            "fr": "Cinq recharges dans votre propre tasse ce mois-ci.",
+            "en": "Five refills in your own cup this month.",
+        },
+        icon="cup",
+        recurrence=Recurrence.MONTHLY,
+        reward_points=100,
+        starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+        rule={"steps": [{"event": "purchase", "aggregate": "sum", "field": "eco_quantity", "target": 5}]},
+    ),
+]
+
+
+async def _demo_challenges(arq: ArqRedis) -> None:
+    existing = {c.title.get("en") for c in await Challenge.all()}
+    for data in DEMO_CHALLENGES:
+        if data.title["en"] not in existing:
+            challenge = await create_challenge(data)
+            await change_status(challenge.id, Action.PUBLISH, arq)
