@@ -21,7 +21,7 @@ from app.settings import Settings
 from schema.challenges.mutations import ChallengeMutations
 from schema.challenges.queries import ChallengeQueries
 from schema.challenges.subscriptions import ChallengeSubscriptions
-from schema.customers.mutations import CustomerMutations
+from schema.customers.mutations import CustomerMutations, CustomerTagMutations
 from schema.customers.queries import CustomerQueries
 from schema.earn.mutations import EarnMutations
 from schema.earn.queries import EarnQueries
@@ -37,7 +37,14 @@ class Query(CustomerQueries, EarnQueries, ChallengeQueries):
 
 
 @strawberry.type
-class Mutation(CustomerMutations, PurchaseMutations, EventMutations, EarnMutations, ChallengeMutations):
+class Mutation(
+    CustomerMutations,
+    CustomerTagMutations,
+    PurchaseMutations,
+    EventMutations,
+    EarnMutations,
+    ChallengeMutations,
+):
     pass
 
 

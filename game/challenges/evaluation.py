@@ -17,6 +17,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from game.challenges.index import live_challenges
 from game.challenges.models import Challenge, ChallengeProgress
 from game.challenges.periods import local_day, period_at
+from game.customers.models import Customer
+from game.customers.tags import in_audience
 from game.events.models import Event
 from game.ledger.models import EntryKind
 from game.ledger.service import post_entry
@@ -57,21 +59,36 @@ async def evaluate(
     day = local_day(event.occurred_at, tz)
     moved: list[Moved] = []
     completions: list[Completion] = []
+    tags: list[str] | None = None
     for live in await live_challenges(redis, event.type):
         challenge, rule = live.challenge, live.rule
         if not _in_window(challenge, event.occurred_at):
             continue
+        if challenge.audience_tags:
+            if tags is None:  # read once per event, and only when some challenge has an audience
+                customer = await Customer.filter(id=event.customer_id).using_db(conn).first()
+                tags = customer.tags if customer else []
+            if not in_audience(challenge.audience_tags, tags or []):
+                continue
         period = period_at(
             challenge.recurrence, event.occurred_at, tz, challenge.starts_at, challenge.ends_at
         )
         progress = await _locked_progress(conn, challenge.id, event, period.key, rule)
         if progress.completed_at is not None or not advance(rule, progress.steps, event.type, facts, day):
             continue
-        if is_complete(rule, progress.steps):
-            progress.completed_at = datetime.now(UTC)
-            balance = await _reward(conn, challenge, event, period.key)
+        if is_complete(rule, progress.steps) and await _within_budget(conn, challenge.id):
+            progress.completions += 1
+            balance = await _reward(
+                conn, challenge, event, _award_key(challenge, event, period.key, progress)
+            )
             completions.append(Completion(challenge.id, period.key, challenge.reward_points, balance))
-        await progress.save(using_db=conn, update_fields=["steps", "completed_at", "updated_at"])
+            if progress.completions >= challenge.max_completions_per_period:
+                progress.completed_at = datetime.now(UTC)
+            else:
+                progress.steps = empty_progress(rule)  # the next round of this period starts from zero
+        await progress.save(
+            using_db=conn, update_fields=["steps", "completions", "completed_at", "updated_at"]
+        )
         values = [min(p["value"], s.target) for p, s in zip(progress.steps, rule.steps, strict=True)]
         targets = [s.target for s in rule.steps]
         moved.append(Moved(challenge.id, period.key, values, targets, progress.completed_at is not None))
@@ -84,8 +101,8 @@ async def _locked_progress(
     # Insert-if-absent, then lock: two workers on two events of one customer meet on this row and queue.
     await execute(
         conn,
-        "INSERT INTO challenge_progress (challenge_id, customer_id, period, steps, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (challenge_id, customer_id, period) DO NOTHING",
+        "INSERT INTO challenge_progress (challenge_id, customer_id, period, steps, completions, updated_at) "
+        "VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (challenge_id, customer_id, period) DO NOTHING",
         challenge_id,
         event.customer_id,
         period,
@@ -99,7 +116,29 @@ async def _locked_progress(
     )
 
 
-async def _reward(conn: BaseDBAsyncClient, challenge: Challenge, event: Event, period: str) -> int | None:
+async def _within_budget(conn: BaseDBAsyncClient, challenge_id: int) -> bool:
+    """Counts one completion against the challenge's budgets, or refuses it when they are spent.
+
+    The challenge row is locked: completions by different customers at once cannot overspend. A refused
+    completion leaves the progress full but unrewarded; no later event can move it.
+    """
+    challenge = await Challenge.select_for_update().using_db(conn).get(id=challenge_id)
+    completions, points = challenge.completions_count + 1, challenge.points_awarded + challenge.reward_points
+    if challenge.budget_completions is not None and completions > challenge.budget_completions:
+        return False
+    if challenge.budget_points is not None and points > challenge.budget_points:
+        return False
+    challenge.completions_count, challenge.points_awarded = completions, points
+    await challenge.save(using_db=conn, update_fields=["completions_count", "points_awarded"])
+    return True
+
+
+def _award_key(challenge: Challenge, event: Event, period: str, progress: ChallengeProgress) -> str:
+    key = f"challenge:{challenge.id}:{event.customer_id}:{period}"
+    return key if progress.completions == 1 else f"{key}:{progress.completions}"
+
+
+async def _reward(conn: BaseDBAsyncClient, challenge: Challenge, event: Event, award_key: str) -> int | None:
     if challenge.reward_points <= 0:
         return None
     title = challenge.title.get("en") or next(iter(challenge.title.values()))
@@ -109,7 +148,7 @@ async def _reward(conn: BaseDBAsyncClient, challenge: Challenge, event: Event, p
         delta=challenge.reward_points,
         kind=EntryKind.BONUS,
         reason=f"Challenge completed: {title}"[:200],
-        award_key=f"challenge:{challenge.id}:{event.customer_id}:{period}",
+        award_key=award_key,
         event_id=event.id,
     )
     return posted.balance_after

@@ -37,6 +37,14 @@ class Challenge(Model):
     recurrence = fields.CharEnumField(Recurrence, max_length=16, default=Recurrence.NONE)
     rule: fields.Field[dict[str, Any]] = fields.JSONField()
     reward_points = fields.IntField(default=0)
+    # Who may take part: empty for everyone, else customers with at least one of these tags.
+    audience_tags: fields.Field[list[str]] = fields.JSONField(default=list)
+    max_completions_per_period = fields.IntField(default=1)
+    # Optional programme-wide budgets; the counters move under a row lock with each completion.
+    budget_completions = fields.IntField(null=True)
+    budget_points = fields.BigIntField(null=True)
+    completions_count = fields.IntField(default=0)
+    points_awarded = fields.BigIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -58,6 +66,8 @@ class ChallengeProgress(Model):
     customer_id: UUID
     period = fields.CharField(max_length=16)
     steps: fields.Field[list[dict[str, Any]]] = fields.JSONField()
+    completions = fields.IntField(default=0)
+    # Set when the customer may not complete it again in this period.
     completed_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

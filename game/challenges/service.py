@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from game.challenges.index import invalidate
 from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
 from game.challenges.periods import period_at
+from game.customers.tags import in_audience, validate_tags
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.rules.language import parse_rule
 from game.rules.progress import empty_progress
@@ -32,6 +33,10 @@ class ChallengeInput:
     icon: str = ""
     recurrence: Recurrence = Recurrence.NONE
     reward_points: int = 0
+    audience_tags: list[str] = field(default_factory=list)
+    max_completions_per_period: int = 1
+    budget_completions: int | None = None
+    budget_points: int | None = None
 
 
 def _texts(texts: dict[str, str] | None, field: str, max_length: int, required: bool) -> dict[str, str]:
@@ -67,7 +72,23 @@ def _validated(data: ChallengeInput) -> dict[str, Any]:
         "recurrence": data.recurrence,
         "rule": rule.to_json(),
         "reward_points": data.reward_points,
+        "audience_tags": validate_tags(data.audience_tags, "audienceTags"),
+        "max_completions_per_period": _bounded(
+            data.max_completions_per_period, 1, 1000, "maxCompletionsPerPeriod"
+        ),
+        "budget_completions": _optional(data.budget_completions, 1, 100_000_000, "budgetCompletions"),
+        "budget_points": _optional(data.budget_points, 1, 10_000_000_000, "budgetPoints"),
     }
+
+
+def _bounded(value: int, low: int, high: int, name: str) -> int:
+    if not low <= value <= high:
+        raise bad_input(f"{name} must be between {low} and {high}", name)
+    return value
+
+
+def _optional(value: int | None, low: int, high: int, name: str) -> int | None:
+    return None if value is None else _bounded(value, low, high, name)
 
 
 async def create_challenge(data: ChallengeInput) -> Challenge:
@@ -155,6 +176,7 @@ class CustomerChallenge:
     period_ends_at: datetime | None
     steps: list[StepView]
     completed_at: datetime | None
+    completions: int = 0
 
 
 def _steps(rule_json: dict[str, Any], progress: list[dict[str, Any]]) -> list[StepView]:
@@ -165,7 +187,7 @@ def _steps(rule_json: dict[str, Any], progress: list[dict[str, Any]]) -> list[St
 
 
 async def customer_challenges(
-    customer_id: UUID, view: View, tz_name: str, now: datetime
+    customer_id: UUID, tags: list[str], view: View, tz_name: str, now: datetime
 ) -> list[CustomerChallenge]:
     """The signed-in customer's challenges; the progress query is scoped to them in the query itself."""
     from zoneinfo import ZoneInfo
@@ -173,15 +195,21 @@ async def customer_challenges(
     tz = ZoneInfo(tz_name)
     if view is View.COMPLETED:
         rows = (
-            await ChallengeProgress.filter(customer_id=customer_id, completed_at__not_isnull=True)
+            await ChallengeProgress.filter(customer_id=customer_id, completions__gt=0)
             .select_related("challenge")
-            .order_by("-completed_at")
+            .order_by("-updated_at")
         )
         return [
-            CustomerChallenge(p.challenge, p.period, None, _steps(p.challenge.rule, p.steps), p.completed_at)
+            CustomerChallenge(
+                p.challenge, p.period, None, _steps(p.challenge.rule, p.steps), p.completed_at, p.completions
+            )
             for p in rows
         ]
-    live = await Challenge.filter(status=ChallengeStatus.ACTIVE).order_by("starts_at", "id")
+    live = [
+        c
+        for c in await Challenge.filter(status=ChallengeStatus.ACTIVE).order_by("starts_at", "id")
+        if in_audience(c.audience_tags, tags)
+    ]
     if view is View.UPCOMING:
         return [
             CustomerChallenge(c, "", None, _steps(c.rule, empty_progress(parse_rule(c.rule))), None)
@@ -201,5 +229,6 @@ async def customer_challenges(
         if progress is not None and progress.completed_at is not None:
             continue
         steps = progress.steps if progress else empty_progress(parse_rule(c.rule))
-        result.append(CustomerChallenge(c, period.key, period.ends_at, _steps(c.rule, steps), None))
+        done = progress.completions if progress else 0
+        result.append(CustomerChallenge(c, period.key, period.ends_at, _steps(c.rule, steps), None, done))
     return result

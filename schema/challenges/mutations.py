@@ -28,6 +28,10 @@ def _data(input: ChallengeInput) -> Data:
         icon=input.icon,
         recurrence=RecurrenceKind(input.recurrence.value),
         reward_points=input.reward_points,
+        audience_tags=input.audience_tags,
+        max_completions_per_period=input.max_completions_per_period,
+        budget_completions=input.budget_completions,
+        budget_points=input.budget_points,
     )
 
 

@@ -26,7 +26,11 @@ class ChallengeQueries:
         if customer is None:
             raise DomainError(ErrorCode.UNAUTHENTICATED, "this account no longer exists")
         views = await customer_challenges(
-            customer.id, View(status.value), info.context.settings.programme_timezone, datetime.now(UTC)
+            customer.id,
+            customer.tags,
+            View(status.value),
+            info.context.settings.programme_timezone,
+            datetime.now(UTC),
         )
         return [CustomerChallengeType.from_view(v, customer.locale) for v in views]
 

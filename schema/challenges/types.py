@@ -61,6 +61,13 @@ class ChallengeInput:
     icon: str = ""
     recurrence: Recurrence = Recurrence.NONE
     reward_points: int = 0
+    audience_tags: list[str] = strawberry.field(
+        default_factory=list,
+        description="Only customers with one of these tags take part; empty for everyone.",
+    )
+    max_completions_per_period: int = 1
+    budget_completions: int | None = strawberry.field(default=None, description="Completions, all customers.")
+    budget_points: int | None = strawberry.field(default=None, description="Points awarded, all customers.")
 
 
 @strawberry.type(description="A challenge as marketers configure it.")
@@ -75,6 +82,12 @@ class ChallengeDefinition:
     recurrence: Recurrence
     rule: JSON
     reward_points: int
+    audience_tags: list[str]
+    max_completions_per_period: int
+    budget_completions: int | None
+    budget_points: int | None
+    completions_count: int
+    points_awarded: int
     created_at: datetime
     updated_at: datetime
 
@@ -91,6 +104,12 @@ class ChallengeDefinition:
             recurrence=Recurrence(c.recurrence.value),
             rule=cast(JSON, c.rule),
             reward_points=c.reward_points,
+            audience_tags=c.audience_tags,
+            max_completions_per_period=c.max_completions_per_period,
+            budget_completions=c.budget_completions,
+            budget_points=c.budget_points,
+            completions_count=c.completions_count,
+            points_awarded=c.points_awarded,
             created_at=c.created_at,
             updated_at=c.updated_at,
         )
@@ -116,7 +135,8 @@ class CustomerChallengeType:
     period: str = strawberry.field(description="'once', or the day, week or month this progress counts for.")
     period_ends_at: datetime | None
     steps: list[ChallengeStep]
-    completed_at: datetime | None
+    completed_at: datetime | None = strawberry.field(description="Set once no more completions are allowed.")
+    completions: int = strawberry.field(description="Times completed in this period.")
 
     @classmethod
     def from_view(cls, view: CustomerChallenge, locale: str) -> CustomerChallengeType:
@@ -137,4 +157,5 @@ class CustomerChallengeType:
                 for s in view.steps
             ],
             completed_at=view.completed_at,
+            completions=view.completions,
         )

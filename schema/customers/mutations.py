@@ -5,9 +5,11 @@ import strawberry
 from app.auth import issue_token
 from game.access.service import authenticate_marketer
 from game.access.viewer import Role
-from game.customers.service import authenticate, register
+from game.customers.service import authenticate, existing_customer_id, register
+from game.customers.tags import set_tags
 from schema.context import Info
 from schema.customers.types import AuthPayload, Customer, Marketer, MarketerAuthPayload, RegisterInput
+from schema.permissions import IsMarketer
 
 
 @strawberry.type
@@ -36,3 +38,20 @@ class CustomerMutations:
                 id=strawberry.ID(str(marketer.id)), email=marketer.email, display_name=marketer.display_name
             ),
         )
+
+
+@strawberry.type
+class CustomerTags:
+    customer_id: strawberry.ID
+    tags: list[str]
+
+
+@strawberry.type
+class CustomerTagMutations:
+    @strawberry.mutation(
+        description="Replace a customer's tags, which challenge audiences target (marketer).",
+        permission_classes=[IsMarketer],
+    )
+    async def set_customer_tags(self, customer_id: strawberry.ID, tags: list[str]) -> CustomerTags:
+        uid = await existing_customer_id(str(customer_id))
+        return CustomerTags(customer_id=customer_id, tags=await set_tags(uid, tags))
