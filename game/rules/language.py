@@ -191,12 +191,24 @@ def _filter(event: str | None, data: Any, path: str, issues: _Issues) -> Filter 
     op = _enum(Op, data.get("op"), f"{path}.op", issues)
     if op is None:
         return None
+    kind = KNOWN_FIELDS.get(event or "", {}).get(field)
+    if kind is not None and not _op_fits(op, kind):
+        issues.add(f"{path}.op", f"{op.value} does not apply to {field}")
+        return None
     value = data.get("value")
     problem = _value_problem(op, value)
     if problem:
         issues.add(f"{path}.value", problem)
         return None
     return Filter(field=field, op=op, value=value)
+
+
+def _op_fits(op: Op, kind: type) -> bool:
+    if op in (Op.GTE, Op.LTE):
+        return kind in NUMERIC
+    if op is Op.CONTAINS:
+        return kind in (str, list)
+    return True
 
 
 def _value_problem(op: Op, value: Any) -> str | None:

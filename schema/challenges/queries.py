@@ -47,7 +47,10 @@ class ChallengeQueries:
 
 
 def challenge_id(value: strawberry.ID) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise DomainError(ErrorCode.NOT_FOUND, "no challenge with this id") from None
+    # Ids are 32-bit in the database; anything else cannot name a challenge.
+    if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+        raise DomainError(ErrorCode.NOT_FOUND, "no challenge with this id")
+    return int(value)
+
+
+MAX_ID = 2**31 - 1

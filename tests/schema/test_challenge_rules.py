@@ -21,7 +21,9 @@ CREATE_FULL = (
     f"mutation($input: ChallengeInput!) {{ createChallenge(input: $input) {{ {DEFINITION_FIELDS} }} }}"
 )
 UPDATE = f"""
-mutation($id: ID!, $input: ChallengeInput!) {{ updateChallenge(id: $id, input: $input) {{ {DEFINITION_FIELDS} }} }}
+mutation($id: ID!, $input: ChallengeInput!) {{
+  updateChallenge(id: $id, input: $input) {{ {DEFINITION_FIELDS} }}
+}}
 """
 PAUSE = "mutation($id: ID!) { pauseChallenge(id: $id) { id status } }"
 ARCHIVE = "mutation($id: ID!) { archiveChallenge(id: $id) { id status } }"
@@ -222,6 +224,16 @@ BAD_RULES = [
         "steps[0].filters[0].value: contains looks for a string",
         id="contains-list",
     ),
+    pytest.param(
+        filtered(flt("currency", "gte", 5)),
+        "steps[0].filters[0].op: gte does not apply to currency",
+        id="gte-on-a-text-field",
+    ),
+    pytest.param(
+        filtered(flt("amount_cents", "contains", "5")),
+        "steps[0].filters[0].op: contains does not apply to amount_cents",
+        id="contains-on-a-number",
+    ),
 ]
 
 
@@ -379,6 +391,16 @@ async def test_bad_challenge_input_is_refused_with_its_field(
     error = await gql.error(CREATE, {"input": challenge_input(VALID_RULE, **overrides)}, token=marketer)
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
     assert error["message"] == message
+    assert await definitions(gql, marketer) == []
+
+
+async def test_a_title_in_another_language_cannot_even_be_sent(gql: GraphQL) -> None:
+    marketer = await f.marketer_token(gql)
+    bad = challenge_input(VALID_RULE, title={"fr": "Habitué", "de": "Stammkunde"})
+    error = await gql.error(CREATE, {"input": bad}, token=marketer)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"].startswith("Variable '$input' has invalid value at .title: ")
+    assert "unknown field 'de'" in error["message"]
     assert await definitions(gql, marketer) == []
 
 
@@ -593,7 +615,9 @@ async def test_an_id_without_a_challenge_is_not_found(gql: GraphQL, operation: s
 
 
 @pytest.mark.parametrize(
-    "huge_id", [pytest.param("2147483648", id="2^31"), pytest.param(str(2**64), id="2^64")]
+    "huge_id",
+    # challenge.id is an INTEGER: 32 bits on PostgreSQL, 64 on SQLite.
+    [pytest.param("2147483648", id="2^31"), pytest.param(str(2**64), id="2^64")],
 )
 async def test_an_id_beyond_the_column_range_is_not_found(gql: GraphQL, huge_id: str) -> None:
     marketer = await f.marketer_token(gql)
