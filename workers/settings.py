@@ -9,8 +9,8 @@ from arq.connections import ArqRedis
 from arq.worker import Worker, func
 
 from app.settings import Settings
-from game.events.queue import PROCESS_EVENT
-from workers.tasks import process_event, requeue_unprocessed
+from game.events.queue import BACKFILL_CHALLENGE, PROCESS_EVENT
+from workers.tasks import backfill_challenge, process_event, requeue_unprocessed
 
 
 def build_worker(settings: Settings, redis: ArqRedis, *, handle_signals: bool = True) -> Worker:
@@ -22,7 +22,10 @@ def build_worker(settings: Settings, redis: ArqRedis, *, handle_signals: bool = 
 
     timeout_s = settings.worker_job_timeout_s
     return Worker(
-        functions=[func(process_event, name=PROCESS_EVENT, timeout=timeout_s, max_tries=10)],
+        functions=[
+            func(process_event, name=PROCESS_EVENT, timeout=timeout_s, max_tries=10),
+            func(backfill_challenge, name=BACKFILL_CHALLENGE, timeout=timeout_s, max_tries=5),
+        ],
         # arq sizes every in-progress lock from the longest timeout of all functions, crons included: a
         # longer cron timeout would hold a crashed worker's jobs back for that long.
         cron_jobs=[cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=timeout_s)],

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from arq import Retry
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 
+from game.challenges import backfill
 from game.events import processing
 from game.events.queue import enqueue_processing
 
@@ -31,6 +32,12 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
         raise Retry(defer=min(ctx["job_try"], 10)) from exc
     await processing.announce(ctx["redis"], processed)
     return processed.outcome.value
+
+
+async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:
+    # One transaction, marked done inside it: a run killed half-way rolls back and the retry starts over.
+    tz = ZoneInfo(ctx["settings"].programme_timezone)
+    return await asyncio.shield(backfill.backfill(challenge_id, tz))
 
 
 async def requeue_unprocessed(ctx: dict[str, Any]) -> int:

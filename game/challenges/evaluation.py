@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -51,48 +53,66 @@ def _in_window(challenge: Challenge, moment: datetime) -> bool:
     return challenge.starts_at <= moment and (challenge.ends_at is None or moment < challenge.ends_at)
 
 
+class Audience:
+    """Whether the event's customer may take part; their tags are read once, and only when needed."""
+
+    def __init__(self, conn: BaseDBAsyncClient, customer_id: UUID) -> None:
+        self.conn, self.customer_id = conn, customer_id
+        self.tags: list[str] | None = None
+
+    async def admits(self, challenge: Challenge) -> bool:
+        if not challenge.audience_tags:
+            return True
+        if self.tags is None:
+            customer = await Customer.filter(id=self.customer_id).using_db(self.conn).first()
+            self.tags = customer.tags if customer else []
+        return in_audience(challenge.audience_tags, self.tags)
+
+
 async def evaluate(
     conn: BaseDBAsyncClient, redis: Redis, event: Event, tz: ZoneInfo
 ) -> tuple[list[Moved], list[Completion]]:
     """Runs inside the worker's transaction for `event`; returns what it moved and what it completed."""
     facts = facts_of(event.type, event.payload)
-    day = local_day(event.occurred_at, tz)
+    audience = Audience(conn, event.customer_id)
     moved: list[Moved] = []
     completions: list[Completion] = []
-    tags: list[str] | None = None
     for live in await live_challenges(redis, event.type):
-        challenge, rule = live.challenge, live.rule
-        if not _in_window(challenge, event.occurred_at):
+        if not _in_window(live.challenge, event.occurred_at) or not await audience.admits(live.challenge):
             continue
-        if challenge.audience_tags:
-            if tags is None:  # read once per event, and only when some challenge has an audience
-                customer = await Customer.filter(id=event.customer_id).using_db(conn).first()
-                tags = customer.tags if customer else []
-            if not in_audience(challenge.audience_tags, tags or []):
-                continue
-        period = period_at(
-            challenge.recurrence, event.occurred_at, tz, challenge.starts_at, challenge.ends_at
-        )
-        progress = await _locked_progress(conn, challenge.id, event, period.key, rule)
-        if progress.completed_at is not None or not advance(rule, progress.steps, event.type, facts, day):
-            continue
-        if is_complete(rule, progress.steps) and await _within_budget(conn, challenge.id):
-            progress.completions += 1
-            balance = await _reward(
-                conn, challenge, event, _award_key(challenge, event, period.key, progress)
-            )
-            completions.append(Completion(challenge.id, period.key, challenge.reward_points, balance))
-            if progress.completions >= challenge.max_completions_per_period:
-                progress.completed_at = datetime.now(UTC)
-            else:
-                progress.steps = empty_progress(rule)  # the next round of this period starts from zero
-        await progress.save(
-            using_db=conn, update_fields=["steps", "completions", "completed_at", "updated_at"]
-        )
-        values = [min(p["value"], s.target) for p, s in zip(progress.steps, rule.steps, strict=True)]
-        targets = [s.target for s in rule.steps]
-        moved.append(Moved(challenge.id, period.key, values, targets, progress.completed_at is not None))
+        step, completion = await apply(conn, live.challenge, live.rule, event, facts, tz)
+        moved.extend([step] if step else [])
+        completions.extend([completion] if completion else [])
     return moved, completions
+
+
+async def apply(
+    conn: BaseDBAsyncClient,
+    challenge: Challenge,
+    rule: Rule,
+    event: Event,
+    facts: dict[str, Any],
+    tz: ZoneInfo,
+) -> tuple[Moved | None, Completion | None]:
+    """Moves one progress with one event; the caller has checked the window and the audience."""
+    period = period_at(challenge.recurrence, event.occurred_at, tz, challenge.starts_at, challenge.ends_at)
+    progress = await _locked_progress(conn, challenge.id, event, period.key, rule)
+    day = local_day(event.occurred_at, tz)
+    if progress.completed_at is not None or not advance(rule, progress.steps, event.type, facts, day):
+        return None, None
+    completion = None
+    if is_complete(rule, progress.steps) and await _within_budget(conn, challenge.id):
+        progress.completions += 1
+        balance = await _reward(conn, challenge, event, _award_key(challenge, event, period.key, progress))
+        completion = Completion(challenge.id, period.key, challenge.reward_points, balance)
+        if progress.completions >= challenge.max_completions_per_period:
+            progress.completed_at = datetime.now(UTC)
+        else:
+            progress.steps = empty_progress(rule)  # the next round of this period starts from zero
+    await progress.save(using_db=conn, update_fields=["steps", "completions", "completed_at", "updated_at"])
+    values = [min(p["value"], s.target) for p, s in zip(progress.steps, rule.steps, strict=True)]
+    targets = [s.target for s in rule.steps]
+    return Moved(challenge.id, period.key, values, targets, progress.completed_at is not None), completion
 
 
 async def _locked_progress(

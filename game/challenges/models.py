@@ -45,6 +45,10 @@ class Challenge(Model):
     budget_points = fields.BigIntField(null=True)
     completions_count = fields.IntField(default=0)
     points_awarded = fields.BigIntField(default=0)
+    # Count the window's events recorded before publication; done once, by a worker job.
+    backfill = fields.BooleanField(default=False, db_default=False)
+    published_at = fields.DatetimeField(null=True)
+    backfilled_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 from tortoise.transactions import in_transaction
 
 from game.challenges.index import invalidate
@@ -16,6 +16,7 @@ from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus
 from game.challenges.periods import period_at
 from game.customers.tags import in_audience, validate_tags
 from game.errors import DomainError, ErrorCode, bad_input, not_found
+from game.events.queue import BACKFILL_CHALLENGE
 from game.rules.language import parse_rule
 from game.rules.progress import empty_progress
 
@@ -37,6 +38,7 @@ class ChallengeInput:
     max_completions_per_period: int = 1
     budget_completions: int | None = None
     budget_points: int | None = None
+    backfill: bool = False
 
 
 def _texts(texts: dict[str, str] | None, field: str, max_length: int, required: bool) -> dict[str, str]:
@@ -77,6 +79,7 @@ def _validated(data: ChallengeInput) -> dict[str, Any]:
             data.max_completions_per_period, 1, 1000, "maxCompletionsPerPeriod"
         ),
         "budget_completions": _optional(data.budget_completions, 1, 100_000_000, "budgetCompletions"),
+        "backfill": data.backfill,
         "budget_points": _optional(data.budget_points, 1, 10_000_000_000, "budgetPoints"),
     }
 
@@ -134,7 +137,7 @@ _TRANSITIONS: dict[Action, tuple[set[ChallengeStatus], ChallengeStatus]] = {
 }
 
 
-async def change_status(challenge_id: int, action: Action, redis: Redis) -> Challenge:
+async def change_status(challenge_id: int, action: Action, arq: ArqRedis) -> Challenge:
     allowed, target = _TRANSITIONS[action]
     async with in_transaction() as conn:
         challenge = await Challenge.select_for_update().using_db(conn).get_or_none(id=challenge_id)
@@ -145,8 +148,12 @@ async def change_status(challenge_id: int, action: Action, redis: Redis) -> Chal
                 ErrorCode.CONFLICT, f"cannot {action.value} a challenge that is {challenge.status.value}"
             )
         challenge.status = target
-        await challenge.save(using_db=conn, update_fields=["status", "updated_at"])
-    await invalidate(redis)
+        if target is ChallengeStatus.ACTIVE and challenge.published_at is None:
+            challenge.published_at = datetime.now(UTC)
+        await challenge.save(using_db=conn, update_fields=["status", "published_at", "updated_at"])
+    await invalidate(arq)
+    if challenge.status is ChallengeStatus.ACTIVE and challenge.backfill and challenge.backfilled_at is None:
+        await arq.enqueue_job(BACKFILL_CHALLENGE, challenge.id, _job_id=f"backfill:{challenge.id}")
     return challenge
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from arq.connections import ArqRedis
 
 PROCESS_EVENT = "process_event"
+BACKFILL_CHALLENGE = "backfill_challenge"
 
 
 def event_job_id(event_id: int) -> str:

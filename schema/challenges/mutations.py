@@ -32,6 +32,7 @@ def _data(input: ChallengeInput) -> Data:
         max_completions_per_period=input.max_completions_per_period,
         budget_completions=input.budget_completions,
         budget_points=input.budget_points,
+        backfill=input.backfill,
     )
 
 

@@ -68,6 +68,9 @@ class ChallengeInput:
     max_completions_per_period: int = 1
     budget_completions: int | None = strawberry.field(default=None, description="Completions, all customers.")
     budget_points: int | None = strawberry.field(default=None, description="Points awarded, all customers.")
+    backfill: bool = strawberry.field(
+        default=False, description="On publication, also count the window's events recorded before it."
+    )
 
 
 @strawberry.type(description="A challenge as marketers configure it.")
@@ -88,6 +91,8 @@ class ChallengeDefinition:
     budget_points: int | None
     completions_count: int
     points_awarded: int
+    backfill: bool
+    backfilled_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -110,6 +115,8 @@ class ChallengeDefinition:
             budget_points=c.budget_points,
             completions_count=c.completions_count,
             points_awarded=c.points_awarded,
+            backfill=c.backfill,
+            backfilled_at=c.backfilled_at,
             created_at=c.created_at,
             updated_at=c.updated_at,
         )

@@ -1,0 +1,78 @@
+"""A challenge published with backfill counts the window's events recorded before it, exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from app.settings import Settings
+from tests import factories as f
+from tests.challenge_helpers import CHALLENGES, process_all, published_challenge
+from tests.graphql import GraphQL
+from workers.tasks import backfill_challenge
+
+THREE_PURCHASES = {"steps": [{"event": "purchase", "aggregate": "count", "target": 3}]}
+
+
+async def _history(
+    gql: GraphQL, settings: Settings, redis: Redis, days_ago: list[int]
+) -> tuple[str, str, f.Customer]:
+    """A customer with purchases on those days, all processed before any challenge exists."""
+    await f.earn_rule(points_per_unit=0)
+    marketer, key, alice = await f.marketer_token(gql), await f.api_key(), await f.customer(gql)
+    now = datetime.now(UTC)
+    for n, days in enumerate(days_ago):
+        purchase = f.purchase(alice.id, f"H-{n}", 100, occurredAt=(now - timedelta(days=days)).isoformat())
+        await gql(f.RECORD_PURCHASE, {"input": purchase}, api_key=key)
+    await process_all(settings, redis)
+    return marketer, key, alice
+
+
+def _ctx(settings: Settings, redis: Redis) -> dict[str, object]:
+    return {"settings": settings, "redis": redis, "job_try": 1}
+
+
+async def _progress(gql: GraphQL, customer: f.Customer) -> list[int]:
+    active = (await gql(CHALLENGES, {"status": "ACTIVE"}, token=customer.token))["challenges"]
+    return [c["steps"][0]["value"] for c in active]
+
+
+async def test_backfill_counts_past_events_once(gql: GraphQL, settings: Settings, redis: Redis) -> None:
+    marketer, key, alice = await _history(gql, settings, redis, [3, 2])
+    challenge_id = await published_challenge(gql, marketer, THREE_PURCHASES, backfill=True)
+    assert await redis.exists(f"arq:job:backfill:{challenge_id}") == 1  # publication enqueued the job
+
+    assert await backfill_challenge(_ctx(settings, redis), int(challenge_id)) == 2
+    assert await backfill_challenge(_ctx(settings, redis), int(challenge_id)) == 0
+    assert await _progress(gql, alice) == [2]
+
+    await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, "NEW-1", 100)}, api_key=key)
+    await process_all(settings, redis)
+
+    [done] = (await gql(CHALLENGES, {"status": "COMPLETED"}, token=alice.token))["challenges"]
+    assert done["steps"][0]["value"] == 3
+    me = (await gql(f.ME, token=alice.token))["me"]
+    assert [e["node"]["delta"] for e in me["ledger"]["edges"] if e["node"]["kind"] == "BONUS"] == [50]
+
+
+async def test_without_backfill_the_past_does_not_count(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, _, alice = await _history(gql, settings, redis, [3, 2])
+    challenge_id = await published_challenge(gql, marketer, THREE_PURCHASES)
+
+    assert await redis.exists(f"arq:job:backfill:{challenge_id}") == 0
+    assert await backfill_challenge(_ctx(settings, redis), int(challenge_id)) == 0
+    assert await _progress(gql, alice) == [0]
+
+
+async def test_backfill_keeps_to_the_window(gql: GraphQL, settings: Settings, redis: Redis) -> None:
+    marketer, _, alice = await _history(gql, settings, redis, [10, 2, 1])
+    starts_at = (datetime.now(UTC) - timedelta(days=5)).isoformat()
+    challenge_id = await published_challenge(
+        gql, marketer, THREE_PURCHASES, backfill=True, startsAt=starts_at
+    )
+
+    assert await backfill_challenge(_ctx(settings, redis), int(challenge_id)) == 2
+    assert await _progress(gql, alice) == [2]
