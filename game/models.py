@@ -8,4 +8,5 @@ MODEL_MODULES = [
     "game.earn.models",
     "game.purchases.models",
     "game.challenges.models",
+    "game.eco.models",
 ]

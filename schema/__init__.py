@@ -25,6 +25,7 @@ from schema.customers.mutations import CustomerMutations, CustomerTagMutations
 from schema.customers.queries import CustomerQueries
 from schema.earn.mutations import EarnMutations
 from schema.earn.queries import EarnQueries
+from schema.eco.resolvers import EcoMutations, EcoQueries
 from schema.errors import ErrorCodes, TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.ledger.subscriptions import LedgerSubscriptions
@@ -32,7 +33,7 @@ from schema.purchases.mutations import PurchaseMutations
 
 
 @strawberry.type
-class Query(CustomerQueries, EarnQueries, ChallengeQueries):
+class Query(CustomerQueries, EarnQueries, ChallengeQueries, EcoQueries):
     pass
 
 
@@ -44,6 +45,7 @@ class Mutation(
     EventMutations,
     EarnMutations,
     ChallengeMutations,
+    EcoMutations,
 ):
     pass
 

@@ -32,9 +32,19 @@ class IsMarketer(BasePermission):
         return True
 
 
+def _require_scope(info: Info, scope: Scope) -> None:
+    _require(info, Role.SERVICE, "an API key (X-API-Key header)")
+    if scope.value not in info.context.viewer.scopes:
+        raise DomainError(ErrorCode.FORBIDDEN, f"this API key lacks the '{scope.value}' scope")
+
+
 class CanRecordPurchases(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        _require(info, Role.SERVICE, "an API key (X-API-Key header)")
-        if Scope.PURCHASES.value not in info.context.viewer.scopes:
-            raise DomainError(ErrorCode.FORBIDDEN, "this API key lacks the 'purchases' scope")
+        _require_scope(info, Scope.PURCHASES)
+        return True
+
+
+class CanRecordEcoActions(BasePermission):
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        _require_scope(info, Scope.ECO)
         return True

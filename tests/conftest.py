@@ -26,6 +26,8 @@ from tests.servers import serving
 
 TABLES = [
     "ledger_entry",
+    "eco_contribution",
+    "eco_action_type",
     "challenge_progress",
     "challenge",
     "purchase",

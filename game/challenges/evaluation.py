@@ -142,7 +142,9 @@ async def _within_budget(conn: BaseDBAsyncClient, challenge_id: int) -> bool:
     The challenge row is locked: completions by different customers at once cannot overspend. A refused
     completion leaves the progress full but unrewarded; no later event can move it.
     """
-    challenge = await Challenge.select_for_update().using_db(conn).get(id=challenge_id)
+    # NO KEY: this transaction's progress row already holds a key-share lock on the challenge; FOR UPDATE
+    # would deadlock against another worker completing the same challenge for another customer.
+    challenge = await Challenge.select_for_update(no_key=True).using_db(conn).get(id=challenge_id)
     completions, points = challenge.completions_count + 1, challenge.points_awarded + challenge.reward_points
     if challenge.budget_completions is not None and completions > challenge.budget_completions:
         return False

@@ -18,5 +18,7 @@ def facts_of(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
             "eco": any(i.get("eco") for i in items),
             "eco_quantity": sum(int(i.get("quantity", 0)) for i in items if i.get("eco")),
         }
+    if event_type == "eco_action":
+        return {key: payload.get(key) for key in ("action", "quantity", "verified", "co2e_g")}
     attributes = payload.get("attributes")
     return dict(attributes) if isinstance(attributes, dict) else {}

@@ -53,6 +53,7 @@ KNOWN_FIELDS: dict[str, dict[str, type]] = {
         "eco": bool,
         "eco_quantity": int,
     },
+    "eco_action": {"action": str, "quantity": int, "verified": bool, "co2e_g": int},
 }
 NUMERIC = (int,)
 
@@ -196,11 +197,22 @@ def _filter(event: str | None, data: Any, path: str, issues: _Issues) -> Filter 
         issues.add(f"{path}.op", f"{op.value} does not apply to {field}")
         return None
     value = data.get("value")
-    problem = _value_problem(op, value)
+    problem = _value_problem(op, value) or (_kind_problem(kind, field, op, value) if kind else None)
     if problem:
         issues.add(f"{path}.value", problem)
         return None
     return Filter(field=field, op=op, value=value)
+
+
+def _kind_problem(kind: type, field: str, op: Op, value: Any) -> str | None:
+    """A known field's values must be of its kind, or the filter could never match (true is not 1)."""
+    if op not in (Op.EQ, Op.IN):
+        return None
+    expected = {bool: bool, int: int}.get(kind, str)
+    values = value if op is Op.IN else [value]
+    if all(isinstance(v, expected) and (expected is bool or not isinstance(v, bool)) for v in values):
+        return None
+    return f"{field} compares with {'true/false' if expected is bool else expected.__name__} values"
 
 
 def _op_fits(op: Op, kind: type) -> bool:

@@ -31,15 +31,20 @@ def _passes(f: Filter, facts: dict[str, Any]) -> bool:
         return False
     items = fact if isinstance(fact, list) else [fact]
     if f.op is Op.EQ:
-        return f.value in items
+        return any(_same(f.value, item) for item in items)
     if f.op is Op.IN:
-        return any(item in f.value for item in items)
+        return any(_same(value, item) for item in items for value in f.value)
     if f.op is Op.CONTAINS:
         return any(isinstance(item, str) and f.value in item for item in items)
     numbers = [item for item in items if isinstance(item, int | float) and not isinstance(item, bool)]
     if f.op is Op.GTE:
         return any(n >= f.value for n in numbers)
     return any(n <= f.value for n in numbers)
+
+
+def _same(a: Any, b: Any) -> bool:
+    # JSON true is not 1: Python's == would say it is.
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
 
 
 def advance(rule: Rule, progress: Progress, event_type: str, facts: dict[str, Any], day: date) -> bool:

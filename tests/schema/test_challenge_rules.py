@@ -225,6 +225,21 @@ BAD_RULES = [
         id="contains-list",
     ),
     pytest.param(
+        filtered(flt("eco", "eq", 1)),
+        "steps[0].filters[0].value: eco compares with true/false values",
+        id="eq-number-on-a-boolean-field",
+    ),
+    pytest.param(
+        filtered(flt("quantity", "in", [1, True])),
+        "steps[0].filters[0].value: in needs a list of 1 to 100 strings or whole numbers",
+        id="in-bool-on-a-number-field",
+    ),
+    pytest.param(
+        filtered(flt("channel", "eq", 3)),
+        "steps[0].filters[0].value: channel compares with str values",
+        id="eq-number-on-a-text-field",
+    ),
+    pytest.param(
         filtered(flt("currency", "gte", 5)),
         "steps[0].filters[0].op: gte does not apply to currency",
         id="gte-on-a-text-field",
@@ -296,7 +311,7 @@ GOOD_RULES = [
     pytest.param(one_step(target=1_000_000_000), id="target-1e9"),
     pytest.param({"steps": [COUNT_STEP] * 10, "ordered": True}, id="10-ordered-steps"),
     pytest.param(filtered(*[flt()] * 20), id="20-filters"),
-    pytest.param(filtered(flt(op="in", value=list(range(100)))), id="in-100-values"),
+    pytest.param(filtered(flt(op="in", value=[f"shop-{n}" for n in range(100)])), id="in-100-values"),
     pytest.param(filtered(flt(field="eco", value=True)), id="eq-bool"),
     pytest.param(filtered(flt(field="quantity", value=2)), id="eq-int"),
     pytest.param(filtered(flt(field="amount_cents", op="gte", value=0)), id="gte-zero"),
