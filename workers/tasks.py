@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from arq import Retry
+from asyncpg.exceptions import TransactionRollbackError
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 
 from game.challenges import backfill
@@ -27,8 +28,9 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
         )
     except IntegrityError:
         raise
-    except (DBConnectionError, OperationalError) as exc:
-        # A lost connection or a locked SQLite file passes; arq gives up on a job only after max_tries.
+    except (DBConnectionError, OperationalError, TransactionRollbackError) as exc:
+        # A lost connection, a locked SQLite file, a PostgreSQL deadlock or serialization failure pass;
+        # arq gives up on a job only after max_tries.
         raise Retry(defer=min(ctx["job_try"], 10)) from exc
     await processing.announce(ctx["redis"], processed)
     return processed.outcome.value

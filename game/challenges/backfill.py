@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from game.challenges.evaluation import Audience, apply
+from game.challenges.evaluation import Audience, move, settle
 from game.challenges.models import Challenge, ChallengeStatus
 from game.events.models import Event
 from game.rules.facts import facts_of
@@ -48,7 +48,8 @@ async def backfill(challenge_id: int, tz: ZoneInfo) -> int:
             for event in await query.order_by("occurred_at", "id").offset(offset).limit(BATCH):
                 audience = audiences.setdefault(event.customer_id, Audience(conn, event.customer_id))
                 if await audience.admits(challenge):
-                    await apply(conn, challenge, rule, event, facts_of(event.type, event.payload), tz)
+                    moved = await move(conn, challenge, rule, event, facts_of(event.type, event.payload), tz)
+                    await settle(conn, event, [moved] if moved else [])
                     counted += 1
         challenge.backfilled_at = datetime.now(UTC)
         await challenge.save(using_db=conn, update_fields=["backfilled_at"])

@@ -26,7 +26,7 @@ from game.ledger.models import EntryKind
 from game.ledger.service import post_entry
 from game.rules.facts import facts_of
 from game.rules.language import Rule
-from game.rules.progress import advance, empty_progress, is_complete
+from game.rules.progress import advance, empty_progress, is_complete, matches
 from game.sql import execute
 
 
@@ -75,44 +75,79 @@ async def evaluate(
     """Runs inside the worker's transaction for `event`; returns what it moved and what it completed."""
     facts = facts_of(event.type, event.payload)
     audience = Audience(conn, event.customer_id)
-    moved: list[Moved] = []
-    completions: list[Completion] = []
+    pending: list[Pending] = []
     for live in await live_challenges(redis, event.type):
-        if not _in_window(live.challenge, event.occurred_at) or not await audience.admits(live.challenge):
+        challenge, rule = live.challenge, live.rule
+        if not any(matches(step, event.type, facts) for step in rule.steps):
+            continue  # decided without touching the database
+        if not _in_window(challenge, event.occurred_at) or not await audience.admits(challenge):
             continue
-        step, completion = await apply(conn, live.challenge, live.rule, event, facts, tz)
-        moved.extend([step] if step else [])
-        completions.extend([completion] if completion else [])
-    return moved, completions
+        moved = await move(conn, challenge, rule, event, facts, tz)
+        pending.extend([moved] if moved else [])
+    return await settle(conn, event, pending)
 
 
-async def apply(
+@dataclass(slots=True)
+class Pending:
+    """A progress row this event moved, locked and not yet saved."""
+
+    challenge: Challenge
+    rule: Rule
+    period: str
+    progress: ChallengeProgress
+
+
+async def move(
     conn: BaseDBAsyncClient,
     challenge: Challenge,
     rule: Rule,
     event: Event,
     facts: dict[str, Any],
     tz: ZoneInfo,
-) -> tuple[Moved | None, Completion | None]:
-    """Moves one progress with one event; the caller has checked the window and the audience."""
+) -> Pending | None:
+    """Locks and advances one progress; the caller has checked the window and the audience."""
     period = period_at(challenge.recurrence, event.occurred_at, tz, challenge.starts_at, challenge.ends_at)
     progress = await _locked_progress(conn, challenge.id, event, period.key, rule)
     day = local_day(event.occurred_at, tz)
     if progress.completed_at is not None or not advance(rule, progress.steps, event.type, facts, day):
-        return None, None
-    completion = None
-    if is_complete(rule, progress.steps) and await _within_budget(conn, challenge.id):
-        progress.completions += 1
-        balance = await _reward(conn, challenge, event, _award_key(challenge, event, period.key, progress))
-        completion = Completion(challenge.id, period.key, challenge.reward_points, balance)
-        if progress.completions >= challenge.max_completions_per_period:
-            progress.completed_at = datetime.now(UTC)
+        return None
+    return Pending(challenge, rule, period.key, progress)
+
+
+async def settle(
+    conn: BaseDBAsyncClient, event: Event, pending: list[Pending]
+) -> tuple[list[Moved], list[Completion]]:
+    """Budgets, rewards and saves, after every progress lock is held.
+
+    Every transaction locks in one order, progress rows, then challenge rows (budgets), then the customer's
+    balance (rewards), each in challenge order; taking the balance in the middle of the progress rows let two
+    events of one customer deadlock.
+    """
+    granted = [
+        p
+        for p in pending
+        if is_complete(p.rule, p.progress.steps) and await _within_budget(conn, p.challenge.id)
+    ]
+    completions = []
+    for p in granted:
+        p.progress.completions += 1
+        balance = await _reward(
+            conn, p.challenge, event, _award_key(p.challenge, event, p.period, p.progress)
+        )
+        completions.append(Completion(p.challenge.id, p.period, p.challenge.reward_points, balance))
+        if p.progress.completions >= p.challenge.max_completions_per_period:
+            p.progress.completed_at = datetime.now(UTC)
         else:
-            progress.steps = empty_progress(rule)  # the next round of this period starts from zero
-    await progress.save(using_db=conn, update_fields=["steps", "completions", "completed_at", "updated_at"])
-    values = [min(p["value"], s.target) for p, s in zip(progress.steps, rule.steps, strict=True)]
-    targets = [s.target for s in rule.steps]
-    return Moved(challenge.id, period.key, values, targets, progress.completed_at is not None), completion
+            p.progress.steps = empty_progress(p.rule)  # the next round of this period starts from zero
+    moved = []
+    for p in pending:
+        await p.progress.save(
+            using_db=conn, update_fields=["steps", "completions", "completed_at", "updated_at"]
+        )
+        values = [min(v["value"], s.target) for v, s in zip(p.progress.steps, p.rule.steps, strict=True)]
+        targets = [s.target for s in p.rule.steps]
+        moved.append(Moved(p.challenge.id, p.period, values, targets, p.progress.completed_at is not None))
+    return moved, completions
 
 
 async def _locked_progress(

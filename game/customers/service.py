@@ -85,6 +85,14 @@ def readable_by(viewer: Viewer) -> QuerySet[Customer]:
     return Customer.filter(id=viewer.customer_id)
 
 
+async def signed_in_customer(viewer: Viewer) -> Customer:
+    """The viewer's own account; a valid token whose account is gone (erased on request, say) is refused."""
+    customer = await readable_by(viewer).first()
+    if customer is None:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "this account no longer exists")
+    return customer
+
+
 async def existing_customer_id(customer_id: str) -> UUID:
     """For API keys and marketers, who act on any customer of the programme: the id, known to exist."""
     try:

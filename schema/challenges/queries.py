@@ -6,7 +6,7 @@ import strawberry
 
 from game.challenges.models import ChallengeStatus as Status
 from game.challenges.service import View, customer_challenges, get_challenge, list_challenges
-from game.customers.service import readable_by
+from game.customers.service import signed_in_customer
 from game.errors import DomainError, ErrorCode
 from schema.challenges.types import ChallengeDefinition, ChallengeStatus, ChallengeView, CustomerChallengeType
 from schema.context import Info
@@ -22,9 +22,7 @@ class ChallengeQueries:
     async def challenges(
         self, info: Info, status: ChallengeView = ChallengeView.ACTIVE
     ) -> list[CustomerChallengeType]:
-        customer = await readable_by(info.context.viewer).first()
-        if customer is None:
-            raise DomainError(ErrorCode.UNAUTHENTICATED, "this account no longer exists")
+        customer = await signed_in_customer(info.context.viewer)
         views = await customer_challenges(
             customer.id,
             customer.tags,
