@@ -29,8 +29,9 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install  ## needs PostgreSQL: DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test
+bench: install  ## needs PostgreSQL and Redis: DATABASE_URL (default the local `test` database), REDIS_URL
 	$(BIN)/python bench/earn.py
+	$(BIN)/python bench/evaluate.py
 
 schema: install
 	$(BIN)/tessera export-schema
