@@ -26,6 +26,14 @@ class Line:
     unit_price_minor: int
 
 
+def multipliers_from_pairs(pairs: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Category multipliers as a marketer lists them; a category listed twice is ambiguous, so refused."""
+    multipliers = dict(pairs)
+    if len(multipliers) != len(pairs):
+        raise bad_input("each category may appear once", "categoryMultipliers")
+    return multipliers
+
+
 async def upsert_rule(
     currency: str, points_per_unit: int, category_multipliers: dict[str, int], active: bool = True
 ) -> EarnRule:

@@ -48,14 +48,17 @@ async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
 
 async def announce(redis: Redis, processed: Processed) -> None:
     """After commit: live updates for what the event changed (a lost message loses nothing)."""
-    if processed.customer_id is None:
+    if processed.customer_id is None or not (processed.moved or processed.completions):
         return
-    for moved in processed.moved:
-        await publish_progress(redis, processed.customer_id, moved)
-    for completion in processed.completions:
-        if completion.balance is not None:
-            change = PointsChange(completion.balance, completion.points, "challenge")
-            await publish_points_change(redis, processed.customer_id, change)
+    # One round trip for all of an event's messages, however many challenges it moved.
+    async with redis.pipeline(transaction=False) as pipe:
+        for moved in processed.moved:
+            await publish_progress(pipe, processed.customer_id, moved)
+        for completion in processed.completions:
+            if completion.balance is not None:
+                change = PointsChange(completion.balance, completion.points, "challenge")
+                await publish_points_change(pipe, processed.customer_id, change)
+        await pipe.execute()
 
 
 async def unprocessed_event_ids(older_than: timedelta, limit: int = 1000) -> list[int]:
