@@ -76,10 +76,6 @@ class Settings(BaseSettings):
     def graphiql_enabled(self) -> bool:
         return self.is_dev if self.graphiql is None else self.graphiql
 
-    @property
-    def embedded_redis_path(self) -> Path:
-        return (self.var_dir / "redis.db").resolve()
-
 
 def _dev_secret(var_dir: Path) -> str:
     """A per-checkout secret, generated once and kept under var/, so dev tokens survive restarts."""
