@@ -7,6 +7,8 @@ MODEL_MODULES = [
     "game.ledger.models",
     "game.earn.models",
     "game.purchases.models",
+    "game.badges.models",
     "game.challenges.models",
     "game.eco.models",
+    "game.notifications.models",
 ]

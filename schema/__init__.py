@@ -18,6 +18,8 @@ from strawberry.extensions.max_aliases import create_validator as alias_validato
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from app.settings import Settings
+from schema.badges.mutations import BadgeMutations
+from schema.badges.queries import BadgeQueries
 from schema.challenges.mutations import ChallengeMutations
 from schema.challenges.queries import ChallengeQueries
 from schema.challenges.subscriptions import ChallengeSubscriptions
@@ -33,7 +35,7 @@ from schema.purchases.mutations import PurchaseMutations
 
 
 @strawberry.type
-class Query(CustomerQueries, EarnQueries, ChallengeQueries, EcoQueries):
+class Query(CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries):
     pass
 
 
@@ -45,6 +47,7 @@ class Mutation(
     EventMutations,
     EarnMutations,
     ChallengeMutations,
+    BadgeMutations,
     EcoMutations,
 ):
     pass

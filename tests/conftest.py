@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from tortoise.context import get_current_context
 
@@ -25,11 +26,15 @@ from tests.graphql import GraphQL
 from tests.servers import serving
 
 TABLES = [
+    "notification",
+    "badge_award",
+    "badge_progress",
     "ledger_entry",
     "eco_contribution",
     "eco_action_type",
     "challenge_progress",
     "challenge",
+    "badge",
     "purchase",
     "balance",
     "event",
@@ -90,8 +95,9 @@ async def client(server: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
+async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
+    # What the worker's tasks get as ctx["redis"]: they enqueue follow-up jobs with it.
+    client = ArqRedis.from_url(settings.redis_url)
     yield client
     await client.aclose()
 

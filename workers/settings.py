@@ -10,7 +10,8 @@ from arq.worker import Worker, func
 
 from app.settings import Settings
 from game.events.queue import BACKFILL_CHALLENGE, PROCESS_EVENT
-from workers.tasks import backfill_challenge, process_event, requeue_unprocessed
+from game.notifications.service import DELIVER_NOTIFICATION
+from workers.tasks import backfill_challenge, deliver_notification, process_event, requeue_unprocessed
 
 
 def build_worker(settings: Settings, redis: ArqRedis, *, handle_signals: bool = True) -> Worker:
@@ -25,6 +26,7 @@ def build_worker(settings: Settings, redis: ArqRedis, *, handle_signals: bool = 
         functions=[
             func(process_event, name=PROCESS_EVENT, timeout=timeout_s, max_tries=10),
             func(backfill_challenge, name=BACKFILL_CHALLENGE, timeout=timeout_s, max_tries=5),
+            func(deliver_notification, name=DELIVER_NOTIFICATION, timeout=timeout_s, max_tries=5),
         ],
         # arq sizes every in-progress lock from the longest timeout of all functions, crons included: a
         # longer cron timeout would hold a crashed worker's jobs back for that long.

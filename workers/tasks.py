@@ -14,6 +14,7 @@ from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalEr
 from game.challenges import backfill
 from game.events import processing
 from game.events.queue import enqueue_processing
+from game.notifications import service as notifications
 
 
 async def process_event(ctx: dict[str, Any], event_id: int) -> str:
@@ -33,7 +34,12 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
         # arq gives up on a job only after max_tries.
         raise Retry(defer=min(ctx["job_try"], 10)) from exc
     await processing.announce(ctx["redis"], processed)
+    await notifications.enqueue_delivery(ctx["redis"], processed.notifications)
     return processed.outcome.value
+
+
+async def deliver_notification(ctx: dict[str, Any], key: str) -> bool:
+    return await notifications.deliver(key)
 
 
 async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:
@@ -43,9 +49,11 @@ async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:
 
 
 async def requeue_unprocessed(ctx: dict[str, Any]) -> int:
-    """Cron: hands the workers any event whose job was lost between commit and enqueue."""
-    settings = ctx["settings"]
-    ids = await processing.unprocessed_event_ids(older_than=timedelta(seconds=settings.requeue_after_s))
+    """Cron: hands the workers any event or notification whose job was lost between commit and enqueue."""
+    older_than = timedelta(seconds=ctx["settings"].requeue_after_s)
+    ids = await processing.unprocessed_event_ids(older_than=older_than)
     for event_id in ids:
         await enqueue_processing(ctx["redis"], event_id)
-    return len(ids)
+    keys = await notifications.unsent_keys(older_than=older_than)
+    await notifications.enqueue_delivery(ctx["redis"], keys)
+    return len(ids) + len(keys)

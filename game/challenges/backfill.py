@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from game.challenges.evaluation import Audience, move, settle
+from game.challenges.evaluation import customer_tags, move, settle
 from game.challenges.models import Challenge, ChallengeStatus
+from game.customers.tags import in_audience
 from game.events.models import Event
 from game.rules.facts import facts_of
 from game.rules.language import parse_rule
@@ -42,12 +43,13 @@ async def backfill(challenge_id: int, tz: ZoneInfo) -> int:
         ).using_db(conn)
         if challenge.ends_at is not None:
             query = query.filter(occurred_at__lt=challenge.ends_at)
-        audiences: dict[UUID, Audience] = {}
+        tags: dict[UUID, list[str]] = {}
         counted = 0
         for offset in range(0, await query.count(), BATCH):
             for event in await query.order_by("occurred_at", "id").offset(offset).limit(BATCH):
-                audience = audiences.setdefault(event.customer_id, Audience(conn, event.customer_id))
-                if await audience.admits(challenge):
+                if event.customer_id not in tags:
+                    tags[event.customer_id] = await customer_tags(conn, event.customer_id)
+                if in_audience(challenge.audience_tags, tags[event.customer_id]):
                     moved = await move(conn, challenge, rule, event, facts_of(event.type, event.payload), tz)
                     await settle(conn, event, [moved] if moved else [])
                     counted += 1

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from game.badges.evaluation import Earned, grant
 from game.challenges.index import live_challenges
 from game.challenges.models import Challenge, ChallengeProgress
 from game.challenges.periods import local_day, period_at
@@ -24,10 +25,12 @@ from game.customers.tags import in_audience
 from game.events.models import Event
 from game.ledger.models import EntryKind
 from game.ledger.service import post_entry
-from game.rules.facts import facts_of
+from game.notifications.models import NotificationKind
+from game.notifications.service import queue_notification
 from game.rules.language import Rule
 from game.rules.progress import advance, empty_progress, is_complete, matches
 from game.sql import execute
+from game.validation import in_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,8 @@ class Completion:
     period: str
     points: int
     balance: int | None
+    award_key: str
+    badges: tuple[Earned, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,34 +58,21 @@ def _in_window(challenge: Challenge, moment: datetime) -> bool:
     return challenge.starts_at <= moment and (challenge.ends_at is None or moment < challenge.ends_at)
 
 
-class Audience:
-    """Whether the event's customer may take part; their tags are read once, and only when needed."""
-
-    def __init__(self, conn: BaseDBAsyncClient, customer_id: UUID) -> None:
-        self.conn, self.customer_id = conn, customer_id
-        self.tags: list[str] | None = None
-
-    async def admits(self, challenge: Challenge) -> bool:
-        if not challenge.audience_tags:
-            return True
-        if self.tags is None:
-            customer = await Customer.filter(id=self.customer_id).using_db(self.conn).first()
-            self.tags = customer.tags if customer else []
-        return in_audience(challenge.audience_tags, self.tags)
+async def customer_tags(conn: BaseDBAsyncClient, customer_id: UUID) -> list[str]:
+    customer = await Customer.filter(id=customer_id).using_db(conn).first()
+    return customer.tags if customer else []
 
 
 async def evaluate(
-    conn: BaseDBAsyncClient, redis: Redis, event: Event, tz: ZoneInfo
+    conn: BaseDBAsyncClient, redis: Redis, event: Event, facts: dict[str, Any], tags: list[str], tz: ZoneInfo
 ) -> tuple[list[Moved], list[Completion]]:
     """Runs inside the worker's transaction for `event`; returns what it moved and what it completed."""
-    facts = facts_of(event.type, event.payload)
-    audience = Audience(conn, event.customer_id)
     pending: list[Pending] = []
     for live in await live_challenges(redis, event.type):
         challenge, rule = live.challenge, live.rule
         if not any(matches(step, event.type, facts) for step in rule.steps):
             continue  # decided without touching the database
-        if not _in_window(challenge, event.occurred_at) or not await audience.admits(challenge):
+        if not _in_window(challenge, event.occurred_at) or not in_audience(challenge.audience_tags, tags):
             continue
         moved = await move(conn, challenge, rule, event, facts, tz)
         pending.extend([moved] if moved else [])
@@ -131,10 +123,16 @@ async def settle(
     completions = []
     for p in granted:
         p.progress.completions += 1
-        balance = await _reward(
-            conn, p.challenge, event, _award_key(p.challenge, event, p.period, p.progress)
+        key = _award_key(p.challenge, event, p.period, p.progress)
+        balance = await _reward(conn, p.challenge, event, key)
+        badges = p.challenge.reward_badge_id and await grant(
+            conn, p.challenge.reward_badge_id, event.customer_id, event.id
         )
-        completions.append(Completion(p.challenge.id, p.period, p.challenge.reward_points, balance))
+        completion = Completion(
+            p.challenge.id, p.period, p.challenge.reward_points, balance, key, tuple(badges or ())
+        )
+        await _notify(conn, event.customer_id, p.challenge, completion)
+        completions.append(completion)
         if p.progress.completions >= p.challenge.max_completions_per_period:
             p.progress.completed_at = datetime.now(UTC)
         else:
@@ -190,6 +188,21 @@ async def _within_budget(conn: BaseDBAsyncClient, challenge_id: int) -> bool:
     return True
 
 
+async def _notify(
+    conn: BaseDBAsyncClient, customer_id: UUID, challenge: Challenge, completion: Completion
+) -> None:
+    payload = {
+        "challenge_id": challenge.id,
+        "title": challenge.title,
+        "period": completion.period,
+        "points": completion.points,
+        "badges": [{"badge_id": b.badge_id, "level": b.level} for b in completion.badges],
+    }
+    await queue_notification(
+        conn, customer_id, completion.award_key, NotificationKind.CHALLENGE_COMPLETED, payload
+    )
+
+
 def _award_key(challenge: Challenge, event: Event, period: str, progress: ChallengeProgress) -> str:
     key = f"challenge:{challenge.id}:{event.customer_id}:{period}"
     return key if progress.completions == 1 else f"{key}:{progress.completions}"
@@ -198,7 +211,7 @@ def _award_key(challenge: Challenge, event: Event, period: str, progress: Challe
 async def _reward(conn: BaseDBAsyncClient, challenge: Challenge, event: Event, award_key: str) -> int | None:
     if challenge.reward_points <= 0:
         return None
-    title = challenge.title.get("en") or next(iter(challenge.title.values()))
+    title = in_text(challenge.title, "en")
     posted = await post_entry(
         conn,
         customer_id=event.customer_id,

@@ -8,6 +8,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
+    from game.badges.models import Badge
     from game.customers.models import Customer
 
 
@@ -37,6 +38,11 @@ class Challenge(Model):
     recurrence = fields.CharEnumField(Recurrence, max_length=16, default=Recurrence.NONE)
     rule: fields.Field[dict[str, Any]] = fields.JSONField()
     reward_points = fields.IntField(default=0)
+    # A badge granted on each completion: one more towards its levels.
+    reward_badge: fields.ForeignKeyNullableRelation[Badge] = fields.ForeignKeyField(
+        "models.Badge", related_name="granted_by", null=True, on_delete=fields.RESTRICT
+    )
+    reward_badge_id: int | None
     # Who may take part: empty for everyone, else customers with at least one of these tags.
     audience_tags: fields.Field[list[str]] = fields.JSONField(default=list)
     max_completions_per_period = fields.IntField(default=1)

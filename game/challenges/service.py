@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -11,16 +11,17 @@ from uuid import UUID
 from arq.connections import ArqRedis
 from tortoise.transactions import in_transaction
 
+from game.badges.models import Badge, BadgeStatus
 from game.challenges.index import invalidate
 from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
-from game.challenges.periods import period_at
+from game.challenges.periods import local_day, period_at
 from game.customers.tags import in_audience, validate_tags
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.events.queue import BACKFILL_CHALLENGE
 from game.rules.language import parse_rule
-from game.rules.progress import empty_progress
+from game.rules.progress import empty_progress, value_on
+from game.validation import bounded, icon, localized, optional
 
-LANGUAGES = ("fr", "en")
 MAX_REWARD_POINTS = 1_000_000
 
 
@@ -39,19 +40,7 @@ class ChallengeInput:
     budget_completions: int | None = None
     budget_points: int | None = None
     backfill: bool = False
-
-
-def _texts(texts: dict[str, str] | None, field: str, max_length: int, required: bool) -> dict[str, str]:
-    texts = texts or {}
-    unknown = sorted(set(texts) - set(LANGUAGES))
-    if unknown:
-        raise bad_input(f"{field}: languages are {', '.join(LANGUAGES)}, not {', '.join(unknown)}", field)
-    if required and not texts:
-        raise bad_input(f"{field}: give at least one of {', '.join(LANGUAGES)}", field)
-    for language, text in texts.items():
-        if not 1 <= len(text.strip()) <= max_length:
-            raise bad_input(f"{field}.{language} must have 1 to {max_length} characters", field)
-    return {language: text.strip() for language, text in texts.items()}
+    reward_badge_id: int | None = None
 
 
 def _validated(data: ChallengeInput) -> dict[str, Any]:
@@ -63,39 +52,43 @@ def _validated(data: ChallengeInput) -> dict[str, Any]:
         raise bad_input("endsAt must be after startsAt", "endsAt")
     if not 0 <= data.reward_points <= MAX_REWARD_POINTS:
         raise bad_input(f"rewardPoints must be between 0 and {MAX_REWARD_POINTS}", "rewardPoints")
-    if len(data.icon) > 200:
-        raise bad_input("icon must have at most 200 characters", "icon")
     return {
-        "title": _texts(data.title, "title", 120, required=True),
-        "description": _texts(data.description, "description", 2000, required=False),
-        "icon": data.icon,
+        "title": localized(data.title, "title", 120, required=True),
+        "description": localized(data.description, "description", 2000, required=False),
+        "icon": icon(data.icon),
         "starts_at": data.starts_at.astimezone(UTC),
         "ends_at": data.ends_at.astimezone(UTC) if data.ends_at else None,
         "recurrence": data.recurrence,
         "rule": rule.to_json(),
         "reward_points": data.reward_points,
+        "reward_badge_id": data.reward_badge_id,
         "audience_tags": validate_tags(data.audience_tags, "audienceTags"),
-        "max_completions_per_period": _bounded(
+        "max_completions_per_period": bounded(
             data.max_completions_per_period, 1, 1000, "maxCompletionsPerPeriod"
         ),
-        "budget_completions": _optional(data.budget_completions, 1, 100_000_000, "budgetCompletions"),
+        "budget_completions": optional(data.budget_completions, 1, 100_000_000, "budgetCompletions"),
         "backfill": data.backfill,
-        "budget_points": _optional(data.budget_points, 1, 10_000_000_000, "budgetPoints"),
+        "budget_points": optional(data.budget_points, 1, 10_000_000_000, "budgetPoints"),
     }
 
 
-def _bounded(value: int, low: int, high: int, name: str) -> int:
-    if not low <= value <= high:
-        raise bad_input(f"{name} must be between {low} and {high}", name)
-    return value
-
-
-def _optional(value: int | None, low: int, high: int, name: str) -> int | None:
-    return None if value is None else _bounded(value, low, high, name)
+async def _check_reward_badge(badge_id: int | None) -> None:
+    if badge_id is None:
+        return
+    badge = await Badge.get_or_none(id=badge_id)
+    if badge is None or badge.status is BadgeStatus.ARCHIVED:
+        raise bad_input("rewardBadgeId: no such badge (or it is archived)", "rewardBadgeId")
+    if badge.rule is not None:
+        raise bad_input(
+            "rewardBadgeId: this badge is earned by its own rule; challenges grant badges without one",
+            "rewardBadgeId",
+        )
 
 
 async def create_challenge(data: ChallengeInput) -> Challenge:
-    return await Challenge.create(**_validated(data), status=ChallengeStatus.DRAFT)
+    fields = _validated(data)
+    await _check_reward_badge(data.reward_badge_id)
+    return await Challenge.create(**fields, status=ChallengeStatus.DRAFT)
 
 
 async def get_challenge(challenge_id: int) -> Challenge:
@@ -108,6 +101,7 @@ async def get_challenge(challenge_id: int) -> Challenge:
 async def update_challenge(challenge_id: int, data: ChallengeInput) -> Challenge:
     """Only drafts change: customers' progress must never be measured against a moving rule."""
     fields = _validated(data)
+    await _check_reward_badge(data.reward_badge_id)
     async with in_transaction() as conn:
         challenge = await Challenge.select_for_update().using_db(conn).get_or_none(id=challenge_id)
         if challenge is None:
@@ -147,6 +141,10 @@ async def change_status(challenge_id: int, action: Action, arq: ArqRedis) -> Cha
             raise DomainError(
                 ErrorCode.CONFLICT, f"cannot {action.value} a challenge that is {challenge.status.value}"
             )
+        if target is ChallengeStatus.ACTIVE and challenge.reward_badge_id is not None:
+            badge = await Badge.filter(id=challenge.reward_badge_id).using_db(conn).first()
+            if badge is None or badge.status is not BadgeStatus.ACTIVE:
+                raise DomainError(ErrorCode.CONFLICT, "publish the challenge's reward badge first")
         challenge.status = target
         if target is ChallengeStatus.ACTIVE and challenge.published_at is None:
             challenge.published_at = datetime.now(UTC)
@@ -186,10 +184,11 @@ class CustomerChallenge:
     completions: int = 0
 
 
-def _steps(rule_json: dict[str, Any], progress: list[dict[str, Any]]) -> list[StepView]:
+def _steps(rule_json: dict[str, Any], progress: list[dict[str, Any]], today: date) -> list[StepView]:
+    rule = parse_rule(rule_json)
     return [
-        StepView(s["event"], s["aggregate"], s["target"], min(p["value"], s["target"]))
-        for s, p in zip(rule_json["steps"], progress, strict=True)
+        StepView(s.event, s.aggregate.value, s.target, value_on(s, p, today))
+        for s, p in zip(rule.steps, progress, strict=True)
     ]
 
 
@@ -200,6 +199,7 @@ async def customer_challenges(
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(tz_name)
+    today = local_day(now, tz)
     if view is View.COMPLETED:
         rows = (
             await ChallengeProgress.filter(customer_id=customer_id, completions__gt=0)
@@ -208,7 +208,12 @@ async def customer_challenges(
         )
         return [
             CustomerChallenge(
-                p.challenge, p.period, None, _steps(p.challenge.rule, p.steps), p.completed_at, p.completions
+                p.challenge,
+                p.period,
+                None,
+                _steps(p.challenge.rule, p.steps, today),
+                p.completed_at,
+                p.completions,
             )
             for p in rows
         ]
@@ -219,7 +224,7 @@ async def customer_challenges(
     ]
     if view is View.UPCOMING:
         return [
-            CustomerChallenge(c, "", None, _steps(c.rule, empty_progress(parse_rule(c.rule))), None)
+            CustomerChallenge(c, "", None, _steps(c.rule, empty_progress(parse_rule(c.rule)), today), None)
             for c in live
             if c.starts_at > now
         ]
@@ -237,5 +242,7 @@ async def customer_challenges(
             continue
         steps = progress.steps if progress else empty_progress(parse_rule(c.rule))
         done = progress.completions if progress else 0
-        result.append(CustomerChallenge(c, period.key, period.ends_at, _steps(c.rule, steps), None, done))
+        result.append(
+            CustomerChallenge(c, period.key, period.ends_at, _steps(c.rule, steps, today), None, done)
+        )
     return result

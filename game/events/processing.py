@@ -9,12 +9,18 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from game.badges.evaluation import Earned, evaluate_badges
 from game.challenges.evaluation import Completion, Moved, evaluate
 from game.challenges.live import publish_progress
+from game.challenges.periods import local_day
+from game.customers.models import Customer
+from game.customers.tags import in_audience
 from game.events.models import Event
 from game.ledger.live import PointsChange, publish_points_change
+from game.rules.facts import facts_of
 
 
 class Outcome(StrEnum):
@@ -29,35 +35,72 @@ class Processed:
     customer_id: UUID | None = None
     moved: list[Moved] = field(default_factory=list)
     completions: list[Completion] = field(default_factory=list)
+    badges: list[Earned] = field(default_factory=list)
+
+    @property
+    def earned(self) -> list[Earned]:
+        """Every badge level earned, by a challenge's completion or by a badge's own rule."""
+        return [b for c in self.completions for b in c.badges] + self.badges
+
+    @property
+    def notifications(self) -> list[str]:
+        """The keys of the notifications this event queued, for delivery after commit."""
+        return [c.award_key for c in self.completions] + [b.award_key for b in self.earned]
+
+    @property
+    def points_changes(self) -> list[PointsChange]:
+        """The balance after each reward, in the order they were posted."""
+        changes = []
+        for c in self.completions:
+            changes += [PointsChange(c.balance, c.points, "challenge")] if c.balance is not None else []
+            changes += [PointsChange(b.balance, b.points, "badge") for b in c.badges if b.balance is not None]
+        return changes + [
+            PointsChange(b.balance, b.points, "badge") for b in self.badges if b.balance is not None
+        ]
 
 
 async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
     """Idempotent: the event row is locked and marked in the same transaction as the effects, so a run
-    killed before commit leaves nothing behind and the next run does the whole work once."""
+    killed before commit leaves nothing behind and the next run does the whole work once.
+
+    The customer's row is locked next, for the whole evaluation: two workers on two events of one customer
+    take turns rather than meeting on progress rows, badges and the balance in different orders.
+    """
     async with in_transaction() as conn:
         event = await Event.select_for_update().using_db(conn).get_or_none(id=event_id)
         if event is None:
             return Processed(Outcome.MISSING)
         if event.processed_at is not None:
             return Processed(Outcome.ALREADY_PROCESSED, event.customer_id)
-        moved, completions = await evaluate(conn, redis, event, tz)
+        tags = await _locked_customer_tags(conn, event.customer_id)
+        facts = facts_of(event.type, event.payload)
+        moved, completions = await evaluate(conn, redis, event, facts, tags, tz)
+        day = local_day(event.occurred_at, tz)
+        badges = await evaluate_badges(
+            conn, redis, event, facts, day, lambda audience: in_audience(audience, tags)
+        )
         event.processed_at = datetime.now(UTC)
         await event.save(using_db=conn, update_fields=["processed_at"])
-    return Processed(Outcome.PROCESSED, event.customer_id, moved, completions)
+    return Processed(Outcome.PROCESSED, event.customer_id, moved, completions, badges)
+
+
+async def _locked_customer_tags(conn: BaseDBAsyncClient, customer_id: UUID) -> list[str]:
+    # NO KEY: rows that reference the customer (ledger entries, events) may still be inserted meanwhile.
+    customer = await Customer.select_for_update(no_key=True).using_db(conn).get_or_none(id=customer_id)
+    return customer.tags if customer else []
 
 
 async def announce(redis: Redis, processed: Processed) -> None:
     """After commit: live updates for what the event changed (a lost message loses nothing)."""
-    if processed.customer_id is None or not (processed.moved or processed.completions):
+    changes = processed.points_changes
+    if processed.customer_id is None or not (processed.moved or changes):
         return
     # One round trip for all of an event's messages, however many challenges it moved.
     async with redis.pipeline(transaction=False) as pipe:
         for moved in processed.moved:
             await publish_progress(pipe, processed.customer_id, moved)
-        for completion in processed.completions:
-            if completion.balance is not None:
-                change = PointsChange(completion.balance, completion.points, "challenge")
-                await publish_points_change(pipe, processed.customer_id, change)
+        for change in changes:
+            await publish_points_change(pipe, processed.customer_id, change)
         await pipe.execute()
 
 

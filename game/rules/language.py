@@ -5,6 +5,8 @@
                 "aggregate": "count", "target": 3}]}
 
 A step counts the events of one type that pass all its filters, aggregated one way, up to a target.
+`count`, `sum` and `distinct_days` may add `"within_days": 30`: only the last 30 local days count
+("25 purchases within 30 days").
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ MAX_STEPS = 10
 MAX_FILTERS = 20
 MAX_IN_VALUES = 100
 MAX_TARGET = 1_000_000_000
+MAX_WINDOW_DAYS = 366
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -72,6 +75,8 @@ class Step:
     aggregate: Aggregate
     target: int
     field: str | None = None
+    # A rolling window of local days, or None for everything since the progress started.
+    within_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,7 @@ class Rule:
                     "aggregate": s.aggregate.value,
                     **({"field": s.field} if s.field else {}),
                     "target": s.target,
+                    **({"within_days": s.within_days} if s.within_days else {}),
                 }
                 for s in self.steps
             ],
@@ -144,7 +150,7 @@ def _step(data: Any, path: str, issues: _Issues) -> Step | None:
     if not isinstance(data, dict):
         issues.add(path, "must be an object")
         return None
-    _unknown_keys(data, {"event", "filters", "aggregate", "field", "target"}, path, issues)
+    _unknown_keys(data, {"event", "filters", "aggregate", "field", "target", "within_days"}, path, issues)
     before = len(issues.items)
     event = data.get("event")
     if not isinstance(event, str) or not _IDENTIFIER.match(event):
@@ -162,6 +168,7 @@ def _step(data: Any, path: str, issues: _Issues) -> Step | None:
         issues.add(
             f"{path}.field", f"only 'sum' takes a field, not {aggregate.value if aggregate else 'this'}"
         )
+    within_days = _window(data.get("within_days"), aggregate, f"{path}.within_days", issues)
     raw_filters = data.get("filters", [])
     if not isinstance(raw_filters, list) or len(raw_filters) > MAX_FILTERS:
         issues.add(f"{path}.filters", f"must be a list of at most {MAX_FILTERS} filters")
@@ -175,7 +182,23 @@ def _step(data: Any, path: str, issues: _Issues) -> Step | None:
         aggregate=aggregate,
         target=int(target),  # type: ignore[arg-type]
         field=field if aggregate is Aggregate.SUM else None,
+        within_days=within_days,
     )
+
+
+WINDOWED = (Aggregate.COUNT, Aggregate.SUM, Aggregate.DISTINCT_DAYS)
+
+
+def _window(value: Any, aggregate: Aggregate | None, path: str, issues: _Issues) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_WINDOW_DAYS:
+        issues.add(path, f"must be a whole number of days from 1 to {MAX_WINDOW_DAYS}")
+        return None
+    if aggregate is not None and aggregate not in WINDOWED:
+        issues.add(path, f"applies to count, sum and distinct_days, not {aggregate.value}")
+        return None
+    return value
 
 
 def _filter(event: str | None, data: Any, path: str, issues: _Issues) -> Filter | None:

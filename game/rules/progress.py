@@ -66,6 +66,8 @@ def advance(rule: Rule, progress: Progress, event_type: str, facts: dict[str, An
 
 
 def _aggregate(step: Step, state: dict[str, Any], facts: dict[str, Any], day: date) -> bool:
+    if step.within_days is not None:
+        return _windowed(step, step.within_days, state, facts, day)
     if step.aggregate is Aggregate.COUNT:
         state["value"] += 1
         return True
@@ -86,6 +88,41 @@ def _aggregate(step: Step, state: dict[str, Any], facts: dict[str, Any], day: da
     unit = day if step.aggregate is Aggregate.CONSECUTIVE_DAYS else day - timedelta(days=day.weekday())
     gap = timedelta(days=1 if step.aggregate is Aggregate.CONSECUTIVE_DAYS else 7)
     return _run(state, unit, gap)
+
+
+def _amount(step: Step, facts: dict[str, Any]) -> int:
+    if step.aggregate is not Aggregate.SUM:
+        return 1
+    amount = facts.get(step.field or "")
+    return amount if isinstance(amount, int) and not isinstance(amount, bool) and amount > 0 else 0
+
+
+def _windowed(step: Step, days: int, state: dict[str, Any], facts: dict[str, Any], day: date) -> bool:
+    """A rolling window keeps one total per local day, at most `days` of them: the state stays bounded
+    however long the history. An event older than the window's first day (late, or replayed from far
+    back) counts for nothing."""
+    amount = _amount(step, facts)
+    window: dict[str, int] = state.get("window", {})
+    key = day.isoformat()
+    if amount == 0 or (step.aggregate is Aggregate.DISTINCT_DAYS and key in window):
+        return False
+    last = max([day, *(date.fromisoformat(d) for d in window)])
+    first = last - timedelta(days=days - 1)
+    if day < first:
+        return False
+    window[key] = window.get(key, 0) + amount
+    state["window"] = {d: n for d, n in sorted(window.items()) if date.fromisoformat(d) >= first}
+    state["value"] = sum(state["window"].values())
+    return True
+
+
+def value_on(step: Step, state: dict[str, Any], today: date) -> int:
+    """What a step shows today, at most its target. A reached step stays reached; an unreached rolling
+    window forgets the days that left it, even without new events."""
+    if step.within_days is None or state["value"] >= step.target:
+        return min(int(state["value"]), step.target)
+    first = today - timedelta(days=step.within_days - 1)
+    return sum(n for d, n in state.get("window", {}).items() if first <= date.fromisoformat(d) <= today)
 
 
 def _run(state: dict[str, Any], unit: date, gap: timedelta) -> bool:

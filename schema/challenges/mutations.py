@@ -15,6 +15,7 @@ from game.challenges.service import (
 from schema.challenges.queries import challenge_id
 from schema.challenges.types import ChallengeDefinition, ChallengeInput
 from schema.context import Info
+from schema.ids import reference
 from schema.permissions import IsMarketer
 
 
@@ -28,6 +29,7 @@ def _data(input: ChallengeInput) -> Data:
         icon=input.icon,
         recurrence=RecurrenceKind(input.recurrence.value),
         reward_points=input.reward_points,
+        reward_badge_id=reference(input.reward_badge_id) if input.reward_badge_id else None,
         audience_tags=input.audience_tags,
         max_completions_per_period=input.max_completions_per_period,
         budget_completions=input.budget_completions,

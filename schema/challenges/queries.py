@@ -7,9 +7,9 @@ import strawberry
 from game.challenges.models import ChallengeStatus as Status
 from game.challenges.service import View, customer_challenges, get_challenge, list_challenges
 from game.customers.service import signed_in_customer
-from game.errors import DomainError, ErrorCode
 from schema.challenges.types import ChallengeDefinition, ChallengeStatus, ChallengeView, CustomerChallengeType
 from schema.context import Info
+from schema.ids import int_id
 from schema.permissions import IsCustomer, IsMarketer
 
 
@@ -45,10 +45,4 @@ class ChallengeQueries:
 
 
 def challenge_id(value: strawberry.ID) -> int:
-    # Ids are 32-bit in the database; anything else cannot name a challenge.
-    if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
-        raise DomainError(ErrorCode.NOT_FOUND, "no challenge with this id")
-    return int(value)
-
-
-MAX_ID = 2**31 - 1
+    return int_id(value, "challenge")

@@ -11,6 +11,8 @@ from game.challenges.models import Challenge
 from game.challenges.models import ChallengeStatus as Status
 from game.challenges.models import Recurrence as RecurrenceKind
 from game.challenges.service import CustomerChallenge
+from game.validation import in_text
+from schema.texts import LocalizedText, LocalizedTextInput
 
 
 @strawberry.enum(description="Where a challenge is in its life: only ACTIVE ones count events.")
@@ -36,21 +38,6 @@ class ChallengeView(Enum):
     COMPLETED = "completed"
 
 
-@strawberry.type
-class LocalizedText:
-    fr: str | None
-    en: str | None
-
-
-@strawberry.input
-class LocalizedTextInput:
-    fr: str | None = None
-    en: str | None = None
-
-    def to_dict(self) -> dict[str, str]:
-        return {k: v for k, v in (("fr", self.fr), ("en", self.en)) if v is not None}
-
-
 @strawberry.input
 class ChallengeInput:
     title: LocalizedTextInput
@@ -61,6 +48,9 @@ class ChallengeInput:
     icon: str = ""
     recurrence: Recurrence = Recurrence.NONE
     reward_points: int = 0
+    reward_badge_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A badge without a rule of its own, granted on each completion."
+    )
     audience_tags: list[str] = strawberry.field(
         default_factory=list,
         description="Only customers with one of these tags take part; empty for everyone.",
@@ -85,6 +75,7 @@ class ChallengeDefinition:
     recurrence: Recurrence
     rule: JSON
     reward_points: int
+    reward_badge_id: strawberry.ID | None
     audience_tags: list[str]
     max_completions_per_period: int
     budget_completions: int | None
@@ -109,6 +100,7 @@ class ChallengeDefinition:
             recurrence=Recurrence(c.recurrence.value),
             rule=cast(JSON, c.rule),
             reward_points=c.reward_points,
+            reward_badge_id=strawberry.ID(str(c.reward_badge_id)) if c.reward_badge_id else None,
             audience_tags=c.audience_tags,
             max_completions_per_period=c.max_completions_per_period,
             budget_completions=c.budget_completions,
@@ -148,11 +140,10 @@ class CustomerChallengeType:
     @classmethod
     def from_view(cls, view: CustomerChallenge, locale: str) -> CustomerChallengeType:
         c = view.challenge
-        language = locale.split("-")[0]
         return cls(
             id=strawberry.ID(str(c.id)),
-            title=c.title.get(language) or next(iter(c.title.values())),
-            description=c.description.get(language) or next(iter(c.description.values()), ""),
+            title=in_text(c.title, locale),
+            description=in_text(c.description, locale),
             icon=c.icon,
             starts_at=c.starts_at,
             ends_at=c.ends_at,

@@ -6,7 +6,7 @@ import strawberry
 
 from game.eco.models import EcoActionType as EcoActionTypeModel
 from game.eco.service import EcoResult, Impact
-from schema.challenges.types import LocalizedText, LocalizedTextInput
+from schema.texts import LocalizedText, LocalizedTextInput
 
 
 @strawberry.type(description="An eco-responsible action the programme rewards, and the CO2e one unit saves.")

@@ -1,0 +1,144 @@
+"""When is a badge level earned: the worker's side, inside the transaction that processes an event.
+
+A rule badge moves with the events its rule matches; a challenge's badge moves with each completion of the
+challenge. Either way the customer's progress row is locked while it moves, each level is written once
+(`badge_award` is unique per badge, customer and level) and its reward goes through the ledger under
+`badge:<id>:<customer>:<level>`, so neither replays nor concurrent workers earn a level twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from redis.asyncio import Redis
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from game.badges.index import live_badges
+from game.badges.levels import Level, measure, reached
+from game.badges.models import Badge, BadgeProgress, BadgeStatus
+from game.events.models import Event
+from game.ledger.models import EntryKind
+from game.ledger.service import post_entry
+from game.notifications.models import NotificationKind
+from game.notifications.service import queue_notification
+from game.rules.language import Rule
+from game.rules.progress import advance, empty_progress, matches
+from game.sql import execute
+from game.validation import in_text
+
+
+@dataclass(frozen=True, slots=True)
+class Earned:
+    """A badge level a customer just earned."""
+
+    badge_id: int
+    level: int
+    name: str
+    points: int
+    balance: int | None
+    award_key: str
+
+
+async def evaluate_badges(
+    conn: BaseDBAsyncClient,
+    redis: Redis,
+    event: Event,
+    facts: dict[str, Any],
+    day: date,
+    admits: Callable[[list[str]], bool],
+) -> list[Earned]:
+    earned: list[Earned] = []
+    for live in await live_badges(redis, event.type):
+        if not any(matches(step, event.type, facts) for step in live.rule.steps):
+            continue  # decided without touching the database
+        if not admits(live.badge.audience_tags):
+            continue
+        progress = await _locked_progress(conn, live.badge.id, event.customer_id, live.rule)
+        if progress.level >= len(live.levels):
+            continue  # every level earned: nothing left to count
+        if not advance(live.rule, progress.steps, event.type, facts, day):
+            continue
+        value = measure(live.rule, progress.steps, progress.grants, None)
+        earned += await _level_up(conn, live.badge, live.levels, progress, value, event.id)
+        await progress.save(using_db=conn, update_fields=["steps", "level", "updated_at"])
+    return earned
+
+
+async def grant(conn: BaseDBAsyncClient, badge_id: int, customer_id: UUID, event_id: int) -> list[Earned]:
+    """One more towards a challenge's badge; archived badges are granted no more."""
+    badge = await Badge.filter(id=badge_id).using_db(conn).first()
+    if badge is None or badge.status is not BadgeStatus.ACTIVE or badge.rule is not None:
+        return []
+    levels = [Level.from_json(x) for x in badge.levels]
+    progress = await _locked_progress(conn, badge.id, customer_id, None)
+    progress.grants += 1
+    earned = await _level_up(conn, badge, levels, progress, progress.grants, event_id)
+    await progress.save(using_db=conn, update_fields=["grants", "level", "updated_at"])
+    return earned
+
+
+async def _locked_progress(
+    conn: BaseDBAsyncClient, badge_id: int, customer_id: UUID, rule: Rule | None
+) -> BadgeProgress:
+    await execute(
+        conn,
+        "INSERT INTO badge_progress (badge_id, customer_id, steps, grants, level, updated_at) "
+        "VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT (badge_id, customer_id) DO NOTHING",
+        badge_id,
+        customer_id,
+        empty_progress(rule) if rule else [],
+        datetime.now(UTC),
+    )
+    return (
+        await BadgeProgress.select_for_update().using_db(conn).get(badge_id=badge_id, customer_id=customer_id)
+    )
+
+
+async def _level_up(
+    conn: BaseDBAsyncClient,
+    badge: Badge,
+    levels: list[Level],
+    progress: BadgeProgress,
+    value: int,
+    event_id: int,
+) -> list[Earned]:
+    """Awards every level `value` reaches that the customer does not hold yet, lowest first."""
+    earned = []
+    for number in range(progress.level + 1, reached(levels, value) + 1):
+        level = levels[number - 1]
+        await execute(
+            conn,
+            "INSERT INTO badge_award (badge_id, customer_id, level, event_id, earned_at) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (badge_id, customer_id, level) DO NOTHING",
+            badge.id,
+            progress.customer_id,
+            number,
+            event_id,
+            datetime.now(UTC),
+        )
+        name = in_text(badge.name, "en")
+        if len(levels) > 1:
+            name = f"{name} ({in_text(level.name, 'en')})"
+        key = f"badge:{badge.id}:{progress.customer_id}:{number}"
+        balance = None
+        if level.reward_points > 0:
+            posted = await post_entry(
+                conn,
+                customer_id=progress.customer_id,
+                delta=level.reward_points,
+                kind=EntryKind.BONUS,
+                reason=f"Badge earned: {name}",
+                award_key=key,
+                event_id=event_id,
+            )
+            balance = posted.balance_after
+        payload = {"badge_id": badge.id, "name": badge.name, "level": number, "level_name": level.name}
+        payload |= {"points": level.reward_points, "icon": level.icon or badge.icon}
+        await queue_notification(conn, progress.customer_id, key, NotificationKind.BADGE_EARNED, payload)
+        earned.append(Earned(badge.id, number, name, level.reward_points, balance, key))
+        progress.level = number
+    return earned
