@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
 
 from game.access.models import Marketer
 from game.access.service import create_api_key, create_marketer, revoke_api_keys
+from game.badges.levels import Level
+from game.badges.models import Badge, BadgeStatus
+from game.badges.service import BadgeInput, create_badge
+from game.badges.service import change_status as change_badge_status
 from game.challenges.models import Challenge, Recurrence
 from game.challenges.service import Action, ChallengeInput, change_status, create_challenge
 from game.customers.models import Customer
@@ -39,6 +43,7 @@ async def seed_demo(arq: ArqRedis) -> Demo:
     # The secret of a key is shown once: a new run revokes the old demo key and prints a new one.
     await revoke_api_keys(TILL)
     _, secret = await create_api_key(TILL, ["purchases", "eco"])
+    badges = await _demo_badges(arq)
     # Dated from the account's creation, so a re-run sends the same orders and they are recognised as replays.
     start = customer.created_at.astimezone(UTC).replace(microsecond=0)
     for n, (amount, items) in enumerate(
@@ -62,7 +67,7 @@ async def seed_demo(arq: ArqRedis) -> Demo:
                 items=items,
             ),
         )
-    await _demo_challenges(arq)
+    await _demo_challenges(arq, badges)
     return Demo(customer_id=str(customer.id), api_key=secret)
 
 
@@ -103,9 +108,60 @@ DEMO_CHALLENGES = [
 ]
 
 
-async def _demo_challenges(arq: ArqRedis) -> None:
+async def _demo_challenges(arq: ArqRedis, badges: dict[str, int]) -> None:
     existing = {c.title.get("en") for c in await Challenge.all()}
     for data in DEMO_CHALLENGES:
         if data.title["en"] not in existing:
+            if data.icon == "cup":  # each month's bring-your-own-cup challenge counts towards Eco Hero
+                data = replace(data, reward_badge_id=badges["eco-hero"])
             challenge = await create_challenge(data)
             await change_status(challenge.id, Action.PUBLISH, arq)
+
+
+def _level(fr: str, en: str, target: int, points: int) -> Level:
+    return Level({"fr": fr, "en": en}, target, points)
+
+
+DEMO_BADGES = [
+    BadgeInput(
+        key="acheteur-assidu",
+        name={"fr": "Acheteur Assidu", "en": "Regular Shopper"},
+        description={
+            "fr": "Des achats réguliers sur 30 jours glissants.",
+            "en": "Regular purchases over a rolling 30 days.",
+        },
+        icon="bag",
+        levels=[
+            _level("Bronze", "Bronze", 3, 20),
+            _level("Argent", "Silver", 10, 50),
+            _level("Or", "Gold", 25, 150),
+        ],
+        rule={"steps": [{"event": "purchase", "aggregate": "count", "target": 25, "within_days": 30}]},
+    ),
+    BadgeInput(
+        key="eco-hero",
+        name={"fr": "Héros de l'éco", "en": "Eco Hero"},
+        description={
+            "fr": "Gagné avec le défi « J'apporte ma tasse », un mois après l'autre.",
+            "en": "Earned with the Bring your own cup challenge, month after month.",
+        },
+        icon="leaf",
+        levels=[
+            _level("Pousse", "Sprout", 1, 0),
+            _level("Arbre", "Tree", 3, 50),
+            _level("Forêt", "Forest", 6, 200),
+        ],
+    ),
+]
+
+
+async def _demo_badges(arq: ArqRedis) -> dict[str, int]:
+    """Badges by key; created and published on the first run, found on later ones."""
+    ids = {}
+    for data in DEMO_BADGES:
+        badge = await Badge.get_or_none(key=data.key)
+        if badge is None:
+            badge = await create_badge(data)
+            badge = await change_badge_status(badge.id, BadgeStatus.ACTIVE, arq)
+        ids[data.key] = badge.id
+    return ids

@@ -10,11 +10,13 @@ import pytest
 from app.settings import Settings
 from game.ledger.models import LedgerEntry
 from tests import factories as f
+from tests.badge_helpers import BADGES
 from tests.graphql import GraphQL
 from tests.processes import Run, run_tessera
 
 pytestmark = pytest.mark.slow
 
+CUSTOMER_LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 MARKETER_LOGIN = "mutation($e: String!, $p: String!) { marketerLogin(email: $e, password: $p) { token } }"
 
 
@@ -116,6 +118,11 @@ async def test_demo_is_idempotent_and_keeps_the_ledger_consistent(gql: GraphQL, 
     check = await tessera("check-ledger")
     assert check.returncode == 0, check.stdout
     assert check.last_line == "ledger consistent"
+    # The coffee shop's badges, once each: Alice sees the Acheteur Assidu locked, 3 purchases to bronze.
+    login = await gql(CUSTOMER_LOGIN, {"e": "alice@example.com", "p": "tessera-demo"})
+    badges = {b["key"]: b for b in (await gql(BADGES, token=login["login"]["token"]))["badges"]}
+    assert sorted(badges) == ["acheteur-assidu", "eco-hero"]
+    assert [lv["target"] for lv in badges["acheteur-assidu"]["levels"]] == [3, 10, 25]
     # Each run prints a fresh till key and revokes the previous one.
     first_key, second_key = (_till_key(run.stdout) for run in (first, second))
     assert first_key != second_key

@@ -43,6 +43,7 @@ EVENT = "must be an event type such as 'purchase' or 'check_in'"
 EQ = "eq compares with a string, a whole number or true/false"
 IN = "in needs a list of 1 to 100 strings or whole numbers"
 FILTERS = "must be a list of at most 20 filters"
+WINDOW = "must be a whole number of days from 1 to 366"
 
 
 def step(**changes: Any) -> dict[str, Any]:
@@ -249,6 +250,15 @@ BAD_RULES = [
         "steps[0].filters[0].op: contains does not apply to amount_cents",
         id="contains-on-a-number",
     ),
+    pytest.param(one_step(within_days=0), f"steps[0].within_days: {WINDOW}", id="window-zero-days"),
+    pytest.param(one_step(within_days=367), f"steps[0].within_days: {WINDOW}", id="window-367-days"),
+    pytest.param(one_step(within_days=True), f"steps[0].within_days: {WINDOW}", id="window-true"),
+    pytest.param(one_step(within_days="30"), f"steps[0].within_days: {WINDOW}", id="window-a-string"),
+    pytest.param(
+        one_step(aggregate="consecutive_days", within_days=30),
+        "steps[0].within_days: applies to count, sum and distinct_days, not consecutive_days",
+        id="window-on-consecutive-days",
+    ),
 ]
 
 
@@ -328,6 +338,12 @@ GOOD_RULES = [
         id="custom-event-any-identifier-field",
     ),
     pytest.param(one_step(event="e" * 64), id="event-64-chars"),
+    pytest.param(one_step(within_days=30), id="count-within-30-days"),
+    pytest.param(one_step(aggregate="distinct_days", within_days=1), id="distinct-days-within-1-day"),
+    pytest.param(
+        one_step(aggregate="sum", field="amount_cents", target=5000, within_days=366),
+        id="sum-within-366-days",
+    ),
 ]
 
 
