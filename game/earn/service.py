@@ -16,6 +16,7 @@ from game.sql import fetch_one
 
 MAX_POINTS_PER_UNIT = 1000
 MAX_MULTIPLIER_PCT = 1000
+MAX_ECO_BONUS_PCT = 1000
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -35,11 +36,18 @@ def multipliers_from_pairs(pairs: Sequence[tuple[str, int]]) -> dict[str, int]:
 
 
 async def upsert_rule(
-    currency: str, points_per_unit: int, category_multipliers: dict[str, int], active: bool = True
+    currency: str,
+    points_per_unit: int,
+    category_multipliers: dict[str, int],
+    active: bool = True,
+    *,
+    eco_bonus_pct: int = 0,
 ) -> EarnRule:
     currency = validate_currency(currency)
     if not 0 <= points_per_unit <= MAX_POINTS_PER_UNIT:
         raise bad_input(f"pointsPerUnit must be between 0 and {MAX_POINTS_PER_UNIT}", "pointsPerUnit")
+    if not 0 <= eco_bonus_pct <= MAX_ECO_BONUS_PCT:
+        raise bad_input(f"ecoBonusPct must be between 0 and {MAX_ECO_BONUS_PCT}", "ecoBonusPct")
     if len(category_multipliers) > 200:
         raise bad_input("at most 200 category multipliers", "categoryMultipliers")
     for category, pct in category_multipliers.items():
@@ -58,6 +66,7 @@ async def upsert_rule(
             defaults={
                 "points_per_unit": points_per_unit,
                 "category_multipliers": dict(sorted(category_multipliers.items())),
+                "eco_bonus_pct": eco_bonus_pct,
                 "active": active,
             },
         )
