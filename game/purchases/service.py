@@ -94,8 +94,9 @@ def _award_key(source: str, order_id: str) -> str:
 
 
 def _eco_award_key(source: str, order_id: str) -> str:
-    # Its own prefix: an order id may contain ':', so a suffix on the purchase's key could be another order's.
-    return f"purchase-eco:{source}:{order_id}"
+    # A prefix, not a suffix (an order id may contain ':'), as long as "purchase:" so that any purchase
+    # whose key fits the award_key column has an eco key that fits too.
+    return f"ecobonus:{source}:{order_id}"
 
 
 async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> PurchaseResult:

@@ -258,3 +258,14 @@ async def test_refunds_take_back_the_eco_bonus_in_proportion_and_never_more(gql:
     error = await gql.error(f.REFUND_PURCHASE, _refund(alice.id, "RF-3", 1), api_key=key)
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "amountCents"}
     assert await _ledger(gql, alice) == (balance, entries)
+
+
+async def test_an_order_whose_award_key_fits_earns_its_eco_bonus_too(gql: GraphQL) -> None:
+    alice = await f.customer(gql)
+    key = await f.api_key("s" * 79)
+    await f.earn_rule(points_per_unit=10, eco_bonus_pct=50)
+    order_id = "O" * 111  # "purchase:" + source + ":" + order id: the 200 characters of an award key
+
+    result = await _buy(gql, key, alice.id, order_id, 1000, [_item("CUP-REFILL", 1000, eco=True)])
+
+    assert result == {"pointsAwarded": 150, "ecoBonus": 50, "balance": 150, "duplicate": False}
