@@ -34,7 +34,7 @@ class Demo:
 
 async def seed_demo(arq: ArqRedis) -> Demo:
     """Idempotent: running it again keeps the data and only issues a fresh till key."""
-    await upsert_rule("EUR", 10, {"coffee": 100, "pastry": 150, "beans": 200})
+    await upsert_rule("EUR", 10, {"coffee": 100, "pastry": 150, "beans": 200}, eco_bonus_pct=100)
     customer = await Customer.get_or_none(email=CUSTOMER_EMAIL) or await register(
         CUSTOMER_EMAIL, DEMO_PASSWORD, "Alice", "fr", "Europe/Paris"
     )

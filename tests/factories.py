@@ -55,8 +55,10 @@ async def api_key(name: str = "till-1", scopes: list[str] | None = None) -> str:
     return secret
 
 
-async def earn_rule(currency: str = "EUR", points_per_unit: int = 10, **multipliers: int) -> None:
-    await upsert_rule(currency, points_per_unit, multipliers)
+async def earn_rule(
+    currency: str = "EUR", points_per_unit: int = 10, *, eco_bonus_pct: int = 0, **multipliers: int
+) -> None:
+    await upsert_rule(currency, points_per_unit, multipliers, eco_bonus_pct=eco_bonus_pct)
 
 
 async def marketer_token(gql: GraphQL) -> str:

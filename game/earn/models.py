@@ -12,6 +12,8 @@ class EarnRule(Model):
     points_per_unit = fields.IntField()
     # category -> percent of the base rate (200 = double points); integers, never floats.
     category_multipliers: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
+    # Percent of the base rate added to an eco item's weight (50 = +50%); db_default: rules predate it.
+    eco_bonus_pct = fields.IntField(default=0, db_default=0)
     active = fields.BooleanField(default=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -16,6 +16,7 @@ from game.sql import fetch_one
 
 MAX_POINTS_PER_UNIT = 1000
 MAX_MULTIPLIER_PCT = 1000
+MAX_ECO_BONUS_PCT = 1000
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -24,6 +25,7 @@ class Line:
     category: str | None
     quantity: int
     unit_price_minor: int
+    eco: bool = False
 
 
 def multipliers_from_pairs(pairs: Sequence[tuple[str, int]]) -> dict[str, int]:
@@ -35,11 +37,18 @@ def multipliers_from_pairs(pairs: Sequence[tuple[str, int]]) -> dict[str, int]:
 
 
 async def upsert_rule(
-    currency: str, points_per_unit: int, category_multipliers: dict[str, int], active: bool = True
+    currency: str,
+    points_per_unit: int,
+    category_multipliers: dict[str, int],
+    active: bool = True,
+    *,
+    eco_bonus_pct: int = 0,
 ) -> EarnRule:
     currency = validate_currency(currency)
     if not 0 <= points_per_unit <= MAX_POINTS_PER_UNIT:
         raise bad_input(f"pointsPerUnit must be between 0 and {MAX_POINTS_PER_UNIT}", "pointsPerUnit")
+    if not 0 <= eco_bonus_pct <= MAX_ECO_BONUS_PCT:
+        raise bad_input(f"ecoBonusPct must be between 0 and {MAX_ECO_BONUS_PCT}", "ecoBonusPct")
     if len(category_multipliers) > 200:
         raise bad_input("at most 200 category multipliers", "categoryMultipliers")
     for category, pct in category_multipliers.items():
@@ -58,6 +67,7 @@ async def upsert_rule(
             defaults={
                 "points_per_unit": points_per_unit,
                 "category_multipliers": dict(sorted(category_multipliers.items())),
+                "eco_bonus_pct": eco_bonus_pct,
                 "active": active,
             },
         )
@@ -81,36 +91,63 @@ class Rate:
     currency: str
     points_per_unit: int
     category_multipliers: dict[str, int]
+    eco_bonus_pct: int
 
 
 async def active_rate(currency: str) -> Rate:
     validate_currency(currency)
     # Every purchase asks this: raw SQL, see game/sql.py.
     row = await fetch_one(
-        "SELECT points_per_unit, category_multipliers FROM earn_rule WHERE currency = $1 AND active = $2",
+        "SELECT points_per_unit, category_multipliers, eco_bonus_pct FROM earn_rule"
+        " WHERE currency = $1 AND active = $2",
         currency,
         True,
     )
     if row is None:
         raise bad_input(f"the programme does not earn points in {currency}", "currency")
-    return Rate(currency, int(row["points_per_unit"]), json.loads(row["category_multipliers"]))
+    return Rate(
+        currency,
+        int(row["points_per_unit"]),
+        json.loads(row["category_multipliers"]),
+        int(row["eco_bonus_pct"]),
+    )
 
 
-def points_for(rule: Rate, amount_minor: int, lines: Sequence[Line]) -> int:
+@dataclass(frozen=True, slots=True)
+class Earned:
+    """What a purchase earns: `base` at the category rates, `eco_bonus` on top for its eco items."""
+
+    base: int
+    eco_bonus: int
+
+    @property
+    def total(self) -> int:
+        return self.base + self.eco_bonus
+
+
+def points_for(rule: Rate, amount_minor: int, lines: Sequence[Line]) -> Earned:
     """Base rate on the amount paid, weighted by category where the lines say what was bought.
 
-    When the lines add up to more than was paid (discounts), each line's weight shrinks in proportion;
-    what the lines do not cover earns the base rate. Integer arithmetic, rounded down once at the end.
+    A line weighs its price times its category percent (100 when unlisted), plus `eco_bonus_pct` when the
+    item is eco: additive, so a 200% category with a 50% eco bonus earns 250%. When the lines add up to
+    more than was paid (discounts), every weight, eco bonus included, shrinks in proportion; what the
+    lines do not cover earns the base rate. Integer arithmetic, rounded down once: the total is what the
+    summed weights earn, the eco bonus what the total has over the same purchase without it.
     """
-    unit = 10 ** MINOR_UNITS[rule.currency]
     listed = sum(line.quantity * line.unit_price_minor for line in lines)
-    weighted = sum(
+    base = sum(
         line.quantity * line.unit_price_minor * rule.category_multipliers.get(line.category or "", 100)
         for line in lines
     )
+    eco = sum(line.quantity * line.unit_price_minor * rule.eco_bonus_pct for line in lines if line.eco)
     if listed > amount_minor:
-        weighted_paid = weighted * amount_minor // listed if listed else 0
+        paid, of = amount_minor, listed
     else:
-        weighted_paid = weighted + (amount_minor - listed) * 100
-    points: int = weighted_paid * rule.points_per_unit // (100 * unit)
-    return points
+        base += (amount_minor - listed) * 100
+        paid, of = 1, 1
+    # One exact fraction per figure (Python integers do not overflow), floored once.
+    scale = rule.points_per_unit * paid
+    divisor = 100 * 10 ** MINOR_UNITS[rule.currency] * of
+    total = (base + eco) * scale // divisor
+    base_points = base * scale // divisor
+    return Earned(base_points, total - base_points)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from uuid import UUID
 
 from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.customers.service import existing_customer_id
-from game.earn.service import Line, active_rate, points_for
+from game.earn.service import Earned, Line, active_rate, points_for
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.events.models import Event
 from game.events.queue import enqueue_processing
@@ -48,9 +49,10 @@ class PurchaseInput:
 
 @dataclass(frozen=True, slots=True)
 class PurchaseResult:
-    points_awarded: int
+    points_awarded: int  # eco bonus included
     balance: int
     duplicate: bool
+    eco_bonus: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +93,23 @@ def _award_key(source: str, order_id: str) -> str:
     return f"purchase:{source}:{order_id}"
 
 
+def _eco_award_key(source: str, order_id: str) -> str:
+    # A prefix, not a suffix (an order id may contain ':'), as long as "purchase:" so that any purchase
+    # whose key fits the award_key column has an eco key that fits too.
+    return f"ecobonus:{source}:{order_id}"
+
+
 async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> PurchaseResult:
+    """Earns the purchase's points in one entry and, when eco items earn a bonus, the bonus in a second
+    one, so the customer sees it; the purchase row keeps their sum, which refunds take back in proportion."""
     _validate_purchase(data)
     occurred_at = validate_occurred_at(data.occurred_at)
     customer_id = await existing_customer_id(data.customer_id)
     rate = await active_rate(data.currency)
-    points = points_for(
-        rate, data.amount_cents, [Line(i.category, i.quantity, i.unit_price_cents) for i in data.items]
+    earned = points_for(
+        rate,
+        data.amount_cents,
+        [Line(i.category, i.quantity, i.unit_price_cents, i.eco) for i in data.items],
     )
     payload = {
         "order_id": data.order_id,
@@ -108,6 +120,7 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
         "items": [asdict(item) for item in data.items],
     }
     new = NewEvent(customer_id, "purchase", source, f"purchase:{data.order_id}", payload, occurred_at)
+    award_key, eco_award_key = _award_key(source, data.order_id), _eco_award_key(source, data.order_id)
 
     async def apply(conn: BaseDBAsyncClient, event_id: int) -> PurchaseResult:
         await insert(
@@ -120,7 +133,7 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
                 "order_id": data.order_id,
                 "amount_cents": data.amount_cents,
                 "currency": data.currency,
-                "points_awarded": points,
+                "points_awarded": earned.total,
                 "refunded_cents": 0,
                 "points_reversed": 0,
                 "created_at": datetime.now(UTC),
@@ -129,23 +142,50 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
         entry = await post_entry(
             conn,
             customer_id=customer_id,
-            delta=points,
+            delta=earned.base,
             kind=EntryKind.EARN,
             reason=f"Purchase {data.order_id}",
-            award_key=_award_key(source, data.order_id),
+            award_key=award_key,
             event_id=event_id,
         )
-        return PurchaseResult(points, entry.balance_after, duplicate=False)
+        if earned.eco_bonus:
+            entry = await post_entry(
+                conn,
+                customer_id=customer_id,
+                delta=earned.eco_bonus,
+                kind=EntryKind.BONUS,
+                reason=f"Eco bonus, purchase {data.order_id}",
+                award_key=eco_award_key,
+                event_id=event_id,
+            )
+        return PurchaseResult(earned.total, entry.balance_after, duplicate=False, eco_bonus=earned.eco_bonus)
 
     async def replay(event: Event) -> PurchaseResult:
-        entry = await LedgerEntry.get(award_key=_award_key(source, data.order_id))
-        return PurchaseResult(entry.delta, entry.balance_after, duplicate=True)
+        entries = await LedgerEntry.filter(award_key__in=[award_key, eco_award_key]).order_by("id")
+        eco_bonus = sum(e.delta for e in entries if e.award_key == eco_award_key)
+        return PurchaseResult(
+            sum(e.delta for e in entries), entries[-1].balance_after, duplicate=True, eco_bonus=eco_bonus
+        )
 
     event_id, result, duplicate = await record_once(new, apply, replay)
     await enqueue_processing(arq, event_id)
-    if not duplicate and points:
-        await publish_points_change(arq, customer_id, PointsChange(result.balance, points, "earn"))
+    if not duplicate:
+        await _announce(arq, customer_id, result.balance, earned)
     return result
+
+
+async def _announce(arq: ArqRedis, customer_id: UUID, balance: int, earned: Earned) -> None:
+    """One live message per ledger entry, in one Redis round trip."""
+    if not earned.eco_bonus:
+        if earned.base:
+            await publish_points_change(arq, customer_id, PointsChange(balance, earned.base, "earn"))
+        return
+    async with arq.pipeline(transaction=False) as pipe:
+        if earned.base:
+            change = PointsChange(balance - earned.eco_bonus, earned.base, "earn")
+            await publish_points_change(pipe, customer_id, change)
+        await publish_points_change(pipe, customer_id, PointsChange(balance, earned.eco_bonus, "eco_bonus"))
+        await pipe.execute()
 
 
 async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> RefundResult:
@@ -173,7 +213,8 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
                 f"refunds would total {refunded}, more than the {locked.amount_cents} paid",
                 field="amountCents",
             )
-        # Cumulative rounding: the reversals of all refunds add up to exactly what was awarded.
+        # Cumulative rounding: the reversals of all refunds add up to exactly what was awarded. The eco bonus
+        # is part of points_awarded: refunds say how much, not which items, so it goes back in proportion.
         reversed_total = locked.points_awarded * refunded // locked.amount_cents
         points = reversed_total - locked.points_reversed
         locked.refunded_cents = refunded

@@ -16,5 +16,11 @@ class EarnMutations:
     async def upsert_earn_rule(self, input: EarnRuleInput) -> EarnRule:
         pairs = [(m.category, m.percent) for m in input.category_multipliers or []]
         multipliers = multipliers_from_pairs(pairs)
-        rule = await upsert_rule(input.currency, input.points_per_unit, multipliers, input.active)
+        rule = await upsert_rule(
+            input.currency,
+            input.points_per_unit,
+            multipliers,
+            input.active,
+            eco_bonus_pct=input.eco_bonus_pct,
+        )
         return EarnRule.from_model(rule)

@@ -19,6 +19,10 @@ class EarnRule:
     currency: str
     points_per_unit: int = strawberry.field(description="Points per whole currency unit (1 EUR, 1 JPY...).")
     category_multipliers: list[CategoryMultiplier]
+    eco_bonus_pct: int = strawberry.field(
+        description="Percent of the base rate added for eco items, on top of their category's: "
+        "with 50, an eco item of a 200% category earns 250%."
+    )
     active: bool
     updated_at: datetime
 
@@ -31,6 +35,7 @@ class EarnRule:
             category_multipliers=[
                 CategoryMultiplier(category=c, percent=p) for c, p in rule.category_multipliers.items()
             ],
+            eco_bonus_pct=rule.eco_bonus_pct,
             active=rule.active,
             updated_at=rule.updated_at,
         )
@@ -47,4 +52,7 @@ class EarnRuleInput:
     currency: str
     points_per_unit: int
     category_multipliers: list[CategoryMultiplierInput] | None = None
+    eco_bonus_pct: int = strawberry.field(
+        default=0, description="Percent of the base rate added for eco items (0 to 1000; 0 = no bonus)."
+    )
     active: bool = True

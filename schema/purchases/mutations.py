@@ -35,7 +35,10 @@ class RecordPurchaseInput:
 
 @strawberry.type
 class RecordPurchasePayload:
-    points_awarded: int
+    points_awarded: int = strawberry.field(description="The points this purchase earned, eco bonus included.")
+    eco_bonus: int = strawberry.field(
+        description="Of pointsAwarded, what the eco items' bonus added (its own ledger entry, kind BONUS)."
+    )
     balance: int = strawberry.field(description="The balance right after this purchase was awarded.")
     duplicate: bool = strawberry.field(
         description="True when this order was already recorded; nothing changed."
@@ -77,7 +80,10 @@ class PurchaseMutations:
         source = info.context.viewer.source or ""
         result = await record_purchase(info.context.arq, source, data)
         return RecordPurchasePayload(
-            points_awarded=result.points_awarded, balance=result.balance, duplicate=result.duplicate
+            points_awarded=result.points_awarded,
+            eco_bonus=result.eco_bonus,
+            balance=result.balance,
+            duplicate=result.duplicate,
         )
 
     @strawberry.mutation(

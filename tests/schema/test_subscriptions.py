@@ -107,6 +107,29 @@ async def test_purchase_and_refund_are_pushed_live(server: str, gql: GraphQL, re
         }
 
 
+async def test_an_eco_bonus_is_pushed_after_the_purchase_points(
+    server: str, gql: GraphQL, redis: Redis
+) -> None:
+    alice = await f.customer(gql)
+    key = await f.api_key()
+    await f.earn_rule(points_per_unit=10, eco_bonus_pct=50)
+    items = [{"sku": "CUP-REFILL", "quantity": 1, "unitPriceCents": 400, "eco": True}]
+
+    async with graphql_ws(server) as ws:
+        await init(ws, bearer(alice.token))
+        await subscribe(ws, redis, alice.id)
+
+        await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, "S-1", 1000, items=items)}, api_key=key)
+
+        earned, bonus = (await receive(ws), await receive(ws))
+        assert earned["payload"]["data"]["pointsChanged"] == {"balance": 100, "delta": 100, "reason": "earn"}
+        assert bonus["payload"]["data"]["pointsChanged"] == {
+            "balance": 120,
+            "delta": 20,
+            "reason": "eco_bonus",
+        }
+
+
 async def test_replays_push_nothing(server: str, gql: GraphQL, redis: Redis) -> None:
     alice = await f.customer(gql)
     key = await f.api_key()
