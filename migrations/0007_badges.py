@@ -8,7 +8,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_eco')]
+    dependencies = [('models', '0006_earn_eco_bonus')]
 
     initial = False
 
