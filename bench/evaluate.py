@@ -1,10 +1,11 @@
-"""`make bench`: events evaluated per second by one worker process, 100 live challenges, next to a no-op task.
+"""`make bench`: events evaluated per second by one worker process, 100 live challenges and 20 badges, next
+to a no-op task.
 
 Needs PostgreSQL and Redis: DATABASE_URL (default below) and REDIS_URL. The bench owns both: it drops and
 recreates schema public of that database and flushes that Redis database.
 
 What is timed is what the worker's `process_event` task does for one event: `processing.process_event` (lock
-the event row, `evaluate` it against the live challenges, mark it processed, commit) then
+the event row, `evaluate` it against the live challenges and badges, mark it processed, commit) then
 `processing.announce` (the live updates), called one event after another from this process. The baseline is
 the same loop over `mark_processed` below: `process_event` minus `evaluate`, the least any worker must do
 for an event. Both work on rows inserted beforehand, unprocessed, by raw SQL.
@@ -50,6 +51,11 @@ from tortoise.transactions import in_transaction
 
 from app.db import database, migrate
 from app.settings import Settings
+from game.badges.index import live_badges
+from game.badges.levels import Level
+from game.badges.models import Badge, BadgeStatus
+from game.badges.service import BadgeInput, create_badge
+from game.badges.service import change_status as change_badge_status
 from game.challenges.index import live_challenges
 from game.challenges.models import Challenge, Recurrence
 from game.challenges.periods import period_at
@@ -217,11 +223,76 @@ def challenge_input(i: int, spec: Spec, now: datetime) -> ChallengeInput:
     )
 
 
-async def publish_challenges(arq: ArqRedis, now: datetime) -> list[Challenge]:
+async def publish_challenges(arq: ArqRedis, now: datetime, granted: list[int]) -> list[Challenge]:
+    """The first challenges grant the badges without a rule, one each."""
     published = []
     for i, spec in enumerate(specs()):
-        challenge = await create_challenge(challenge_input(i, spec, now))
+        data = challenge_input(i, spec, now)
+        if i < len(granted):
+            data = replace(data, reward_badge_id=granted[i])
+        challenge = await create_challenge(data)
         published.append(await change_status(challenge.id, Action.PUBLISH, arq))
+    return published
+
+
+# ----------------------------------------------------------------------------------------------- badges
+
+
+def _levels(*targets: int) -> list[Level]:
+    return [Level({"en": f"Level {n}"}, target, 5 * n) for n, target in enumerate(targets, start=1)]
+
+
+def badge_specs() -> list[tuple[str, BadgeInput]]:
+    """20 badges: 18 with a rule (16 over purchases, 2 over a purchase then a check-in), 2 granted by
+    challenges; the levelled ones count within rolling windows of 30 days."""
+    out = []
+    for i in range(8):
+        step = _step("purchase", "count", 25, _category(i), within_days=30)
+        out.append(("count within 30 days, category filter", _levels(3, 10, 25), step))
+    for i in range(4):
+        step = _step(
+            "purchase",
+            "sum",
+            50_000,
+            *([_where("channel", "eq", "store")] * (i % 2)),
+            field="amount_cents",
+            within_days=30,
+        )
+        out.append(("sum of amount_cents within 30 days", _levels(5000, 20_000, 50_000), step))
+    for _ in range(4):
+        step = _step("purchase", "distinct_days", 20, within_days=30)
+        out.append(("distinct_days within 30 days", _levels(3, 10, 20), step))
+    badges = [
+        (kind, BadgeInput(key=f"bench-{n}", name={"en": f"Bench {n}"}, levels=levels, rule={"steps": [step]}))
+        for n, (kind, levels, step) in enumerate(out)
+    ]
+    sequence = {
+        "ordered": True,
+        "steps": [_step("purchase", "count", 1, _category(0)), _step("check_in", "count", 1)],
+    }
+    badges += [
+        (
+            "purchase then check_in",
+            BadgeInput(key=f"bench-seq-{n}", name={"en": "Seq"}, levels=_levels(1), rule=sequence),
+        )
+        for n in range(2)
+    ]
+    badges += [
+        (
+            "granted by a challenge",
+            BadgeInput(key=f"bench-granted-{n}", name={"en": "Granted"}, levels=_levels(1, 5, 20)),
+        )
+        for n in range(2)
+    ]
+    assert len(badges) == BADGES
+    return badges
+
+
+async def publish_badges(arq: ArqRedis) -> list[Badge]:
+    published = []
+    for _, data in badge_specs():
+        badge = await create_badge(data)
+        published.append(await change_badge_status(badge.id, BadgeStatus.ACTIVE, arq))
     return published
 
 
@@ -632,7 +703,9 @@ async def customers(group: str) -> list[UUID]:
 async def prepare(setup: Setup) -> None:
     """Challenges, customers and their histories; prints what it made."""
     now = datetime.now(UTC)
-    setup.challenges = await publish_challenges(setup.arq, now)
+    badges = await publish_badges(setup.arq)
+    granted = [b.id for b in badges if b.rule is None]
+    setup.challenges = await publish_challenges(setup.arq, now, granted)
     print(f"{len(setup.challenges)} active challenges:")
     for kind, n in Counter(spec.kind for spec in specs()).items():
         print(f"  {n:>3}  {kind}")
@@ -640,7 +713,13 @@ async def prepare(setup: Setup) -> None:
     print("  3 times per period; recurrence none/daily/weekly/monthly in turn)")
     for event_type in ("purchase", "check_in"):
         print(f"a {event_type} event concerns {len(await live_challenges(setup.arq, event_type))} of them")
-    print(f"{BADGES} badges: not built yet (nothing to evaluate for them)\n")
+    print(f"{len(badges)} active badges:")
+    for kind, n in Counter(kind for kind, _ in badge_specs()).items():
+        print(f"  {n:>3}  {kind}")
+    print(f"  (the first {len(granted)} challenges grant the last {len(granted)})")
+    for event_type in ("purchase", "check_in"):
+        print(f"a {event_type} event concerns {len(await live_badges(setup.arq, event_type))} of them")
+    print()
     for group, events in HISTORIES.items():
         setup.groups[group] = await customers(group)
         started = perf_counter()
@@ -794,7 +873,6 @@ def report(runs: dict[str, list[Run]], drained: dict[str, Run]) -> None:
         f"event {cpu:.2f}x (medians of the rounds' ratios)\n"
         f"  cost independent of the customer's history (throughput 0.85-1.15x): {verdict}"
     )
-    print(f"{BADGES} badges: not built yet")
 
 
 async def checks(runs: dict[str, list[Run]], drained: dict[str, Run], sizes: dict[str, int]) -> list[str]:
@@ -864,8 +942,8 @@ def main() -> int:
         f"challenge evaluation by one worker process; {os.cpu_count()} CPUs shared with PostgreSQL and "
         "Redis\n"
         "timed: what the worker's process_event task does, one event after another:\n"
-        "  processing.process_event (lock the event, evaluate it against the live challenges, mark it\n"
-        "  processed, commit), then processing.announce (the live updates)\n"
+        "  processing.process_event (lock the event, evaluate it against the live challenges and badges,\n"
+        "  mark it processed, commit), then processing.announce (the live updates)\n"
         f"{NOOP}: the same without evaluate: lock the event row, mark it processed, commit\n"
         f"programme timezone {TIMEZONE}\n",
         flush=True,
