@@ -1,7 +1,7 @@
 """Hand-written SQL for the hot path, where the ORM's query building costs more CPU than the query.
 
 Statements are written once with PostgreSQL's `$n` placeholders (in order); SQLite gets `?`. Only the
-per-purchase statements live here; everything else goes through the tortoise models.
+per-purchase and per-event statements use it; everything else goes through the tortoise models.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ async def fetch_one(sql: str, *params: Any, conn: BaseDBAsyncClient | None = Non
     sql, values = _prepare(conn, sql, params)
     rows = await conn.execute_query_dict(sql, values)
     return dict(rows[0]) if rows else None
+
+
+async def fetch_all(conn: BaseDBAsyncClient, sql: str, *params: Any) -> list[dict[str, Any]]:
+    sql, values = _prepare(conn, sql, params)
+    return [dict(row) for row in await conn.execute_query_dict(sql, values)]
 
 
 async def insert(conn: BaseDBAsyncClient, table: str, values: dict[str, Any]) -> int:

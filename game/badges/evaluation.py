@@ -19,13 +19,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.badges.index import live_badges
 from game.badges.levels import Level, measure, reached
-from game.badges.models import Badge, BadgeProgress, BadgeStatus
+from game.badges.models import Badge, BadgeStatus
 from game.events.models import Event
 from game.ledger.models import EntryKind
 from game.ledger.service import post_entry
 from game.notifications.models import NotificationKind
 from game.notifications.service import queue_notification
-from game.rules.language import Rule
+from game.progress_store import BADGE_PROGRESS, Row, locked_rows, save_rows
 from game.rules.progress import advance, empty_progress, matches
 from game.sql import execute
 from game.validation import in_text
@@ -51,20 +51,27 @@ async def evaluate_badges(
     day: date,
     admits: Callable[[list[str]], bool],
 ) -> list[Earned]:
+    candidates = [
+        live
+        for live in await live_badges(redis, event.type)
+        # Decided without touching the database.
+        if any(matches(step, event.type, facts) for step in live.rule.steps)
+        and admits(live.badge.audience_tags)
+    ]
+    wanted = {(live.badge.id,): empty_progress(live.rule) for live in candidates}
+    rows = await locked_rows(conn, BADGE_PROGRESS, event.customer_id, wanted)
     earned: list[Earned] = []
-    for live in await live_badges(redis, event.type):
-        if not any(matches(step, event.type, facts) for step in live.rule.steps):
-            continue  # decided without touching the database
-        if not admits(live.badge.audience_tags):
-            continue
-        progress = await _locked_progress(conn, live.badge.id, event.customer_id, live.rule)
-        if progress.level >= len(live.levels):
+    moved = []
+    for live in candidates:
+        progress = rows[(live.badge.id,)]
+        if progress.counters["level"] >= len(live.levels):
             continue  # every level earned: nothing left to count
         if not advance(live.rule, progress.steps, event.type, facts, day):
             continue
-        value = measure(live.rule, progress.steps, progress.grants, None)
-        earned += await _level_up(conn, live.badge, live.levels, progress, value, event.id)
-        await progress.save(using_db=conn, update_fields=["steps", "level", "updated_at"])
+        value = measure(live.rule, progress.steps, progress.counters["grants"], None)
+        earned += await _level_up(conn, live.badge, live.levels, progress, event.customer_id, value, event.id)
+        moved.append(progress)
+    await save_rows(conn, BADGE_PROGRESS, moved)
     return earned
 
 
@@ -74,48 +81,34 @@ async def grant(conn: BaseDBAsyncClient, badge_id: int, customer_id: UUID, event
     if badge is None or badge.status is not BadgeStatus.ACTIVE or badge.rule is not None:
         return []
     levels = [Level.from_json(x) for x in badge.levels]
-    progress = await _locked_progress(conn, badge.id, customer_id, None)
-    progress.grants += 1
-    earned = await _level_up(conn, badge, levels, progress, progress.grants, event_id)
-    await progress.save(using_db=conn, update_fields=["grants", "level", "updated_at"])
+    rows = await locked_rows(conn, BADGE_PROGRESS, customer_id, {(badge.id,): []})
+    progress = rows[(badge.id,)]
+    progress.counters["grants"] += 1
+    value = progress.counters["grants"]
+    earned = await _level_up(conn, badge, levels, progress, customer_id, value, event_id)
+    await save_rows(conn, BADGE_PROGRESS, [progress])
     return earned
-
-
-async def _locked_progress(
-    conn: BaseDBAsyncClient, badge_id: int, customer_id: UUID, rule: Rule | None
-) -> BadgeProgress:
-    await execute(
-        conn,
-        "INSERT INTO badge_progress (badge_id, customer_id, steps, grants, level, updated_at) "
-        "VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT (badge_id, customer_id) DO NOTHING",
-        badge_id,
-        customer_id,
-        empty_progress(rule) if rule else [],
-        datetime.now(UTC),
-    )
-    return (
-        await BadgeProgress.select_for_update().using_db(conn).get(badge_id=badge_id, customer_id=customer_id)
-    )
 
 
 async def _level_up(
     conn: BaseDBAsyncClient,
     badge: Badge,
     levels: list[Level],
-    progress: BadgeProgress,
+    progress: Row,
+    customer_id: UUID,
     value: int,
     event_id: int,
 ) -> list[Earned]:
     """Awards every level `value` reaches that the customer does not hold yet, lowest first."""
     earned = []
-    for number in range(progress.level + 1, reached(levels, value) + 1):
+    for number in range(progress.counters["level"] + 1, reached(levels, value) + 1):
         level = levels[number - 1]
         await execute(
             conn,
             "INSERT INTO badge_award (badge_id, customer_id, level, event_id, earned_at) "
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (badge_id, customer_id, level) DO NOTHING",
             badge.id,
-            progress.customer_id,
+            customer_id,
             number,
             event_id,
             datetime.now(UTC),
@@ -123,12 +116,12 @@ async def _level_up(
         name = in_text(badge.name, "en")
         if len(levels) > 1:
             name = f"{name} ({in_text(level.name, 'en')})"
-        key = f"badge:{badge.id}:{progress.customer_id}:{number}"
+        key = f"badge:{badge.id}:{customer_id}:{number}"
         balance = None
         if level.reward_points > 0:
             posted = await post_entry(
                 conn,
-                customer_id=progress.customer_id,
+                customer_id=customer_id,
                 delta=level.reward_points,
                 kind=EntryKind.BONUS,
                 reason=f"Badge earned: {name}",
@@ -138,7 +131,7 @@ async def _level_up(
             balance = posted.balance_after
         payload = {"badge_id": badge.id, "name": badge.name, "level": number, "level_name": level.name}
         payload |= {"points": level.reward_points, "icon": level.icon or badge.icon}
-        await queue_notification(conn, progress.customer_id, key, NotificationKind.BADGE_EARNED, payload)
+        await queue_notification(conn, customer_id, key, NotificationKind.BADGE_EARNED, payload)
         earned.append(Earned(badge.id, number, name, level.reward_points, balance, key))
-        progress.level = number
+        progress.counters["level"] = number
     return earned

@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from game.challenges.evaluation import customer_tags, move, settle
+from game.challenges.index import Live
 from game.challenges.models import Challenge, ChallengeStatus
 from game.customers.tags import in_audience
 from game.events.models import Event
 from game.rules.facts import facts_of
 from game.rules.language import parse_rule
+from game.rules.progress import matches
 
 BATCH = 500
 
@@ -36,6 +38,7 @@ async def backfill(challenge_id: int, tz: ZoneInfo) -> int:
         ):
             return 0
         rule = parse_rule(challenge.rule)
+        live = Live(challenge, rule)
         query = Event.filter(
             type__in=sorted(rule.event_types),
             processed_at__lt=challenge.published_at,
@@ -50,8 +53,9 @@ async def backfill(challenge_id: int, tz: ZoneInfo) -> int:
                 if event.customer_id not in tags:
                     tags[event.customer_id] = await customer_tags(conn, event.customer_id)
                 if in_audience(challenge.audience_tags, tags[event.customer_id]):
-                    moved = await move(conn, challenge, rule, event, facts_of(event.type, event.payload), tz)
-                    await settle(conn, event, [moved] if moved else [])
+                    facts = facts_of(event.type, event.payload)
+                    if any(matches(step, event.type, facts) for step in rule.steps):
+                        await settle(conn, event, await move(conn, [live], event, facts, tz))
                     counted += 1
         challenge.backfilled_at = datetime.now(UTC)
         await challenge.save(using_db=conn, update_fields=["backfilled_at"])

@@ -17,8 +17,8 @@ from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.badges.evaluation import Earned, grant
-from game.challenges.index import live_challenges
-from game.challenges.models import Challenge, ChallengeProgress
+from game.challenges.index import Live, live_challenges
+from game.challenges.models import Challenge
 from game.challenges.periods import local_day, period_at
 from game.customers.models import Customer
 from game.customers.tags import in_audience
@@ -27,9 +27,9 @@ from game.ledger.models import EntryKind
 from game.ledger.service import post_entry
 from game.notifications.models import NotificationKind
 from game.notifications.service import queue_notification
+from game.progress_store import CHALLENGE_PROGRESS, Row, locked_rows, save_rows
 from game.rules.language import Rule
 from game.rules.progress import advance, empty_progress, is_complete, matches
-from game.sql import execute
 from game.validation import in_text
 
 
@@ -67,15 +67,15 @@ async def evaluate(
     conn: BaseDBAsyncClient, redis: Redis, event: Event, facts: dict[str, Any], tags: list[str], tz: ZoneInfo
 ) -> tuple[list[Moved], list[Completion]]:
     """Runs inside the worker's transaction for `event`; returns what it moved and what it completed."""
-    pending: list[Pending] = []
-    for live in await live_challenges(redis, event.type):
-        challenge, rule = live.challenge, live.rule
-        if not any(matches(step, event.type, facts) for step in rule.steps):
-            continue  # decided without touching the database
-        if not _in_window(challenge, event.occurred_at) or not in_audience(challenge.audience_tags, tags):
-            continue
-        moved = await move(conn, challenge, rule, event, facts, tz)
-        pending.extend([moved] if moved else [])
+    candidates = [
+        live
+        for live in await live_challenges(redis, event.type)
+        # Decided without touching the database: the event must pass a step, the window and the audience.
+        if any(matches(step, event.type, facts) for step in live.rule.steps)
+        and _in_window(live.challenge, event.occurred_at)
+        and in_audience(live.challenge.audience_tags, tags)
+    ]
+    pending = await move(conn, candidates, event, facts, tz)
     return await settle(conn, event, pending)
 
 
@@ -86,24 +86,37 @@ class Pending:
     challenge: Challenge
     rule: Rule
     period: str
-    progress: ChallengeProgress
+    progress: Row
+
+    @property
+    def completions(self) -> int:
+        return int(self.progress.counters["completions"])
 
 
 async def move(
-    conn: BaseDBAsyncClient,
-    challenge: Challenge,
-    rule: Rule,
-    event: Event,
-    facts: dict[str, Any],
-    tz: ZoneInfo,
-) -> Pending | None:
-    """Locks and advances one progress; the caller has checked the window and the audience."""
-    period = period_at(challenge.recurrence, event.occurred_at, tz, challenge.starts_at, challenge.ends_at)
-    progress = await _locked_progress(conn, challenge.id, event, period.key, rule)
+    conn: BaseDBAsyncClient, candidates: list[Live], event: Event, facts: dict[str, Any], tz: ZoneInfo
+) -> list[Pending]:
+    """Locks the candidates' progress rows for the event's periods, all at once, and advances them; the
+    caller has checked each challenge's window and audience."""
+    periods = {
+        live.challenge.id: period_at(
+            live.challenge.recurrence, event.occurred_at, tz, live.challenge.starts_at, live.challenge.ends_at
+        ).key
+        for live in candidates
+    }
+    wanted = {
+        (live.challenge.id, periods[live.challenge.id]): empty_progress(live.rule) for live in candidates
+    }
+    rows = await locked_rows(conn, CHALLENGE_PROGRESS, event.customer_id, wanted)
     day = local_day(event.occurred_at, tz)
-    if progress.completed_at is not None or not advance(rule, progress.steps, event.type, facts, day):
-        return None
-    return Pending(challenge, rule, period.key, progress)
+    pending = []
+    for live in candidates:
+        progress = rows[(live.challenge.id, periods[live.challenge.id])]
+        if progress.counters["completed_at"] is None and advance(
+            live.rule, progress.steps, event.type, facts, day
+        ):
+            pending.append(Pending(live.challenge, live.rule, periods[live.challenge.id], progress))
+    return pending
 
 
 async def settle(
@@ -122,8 +135,8 @@ async def settle(
     ]
     completions = []
     for p in granted:
-        p.progress.completions += 1
-        key = _award_key(p.challenge, event, p.period, p.progress)
+        p.progress.counters["completions"] += 1
+        key = _award_key(p.challenge, event, p.period, p.completions)
         balance = await _reward(conn, p.challenge, event, key)
         badges = p.challenge.reward_badge_id and await grant(
             conn, p.challenge.reward_badge_id, event.customer_id, event.id
@@ -133,40 +146,18 @@ async def settle(
         )
         await _notify(conn, event.customer_id, p.challenge, completion)
         completions.append(completion)
-        if p.progress.completions >= p.challenge.max_completions_per_period:
-            p.progress.completed_at = datetime.now(UTC)
+        if p.completions >= p.challenge.max_completions_per_period:
+            p.progress.counters["completed_at"] = datetime.now(UTC)
         else:
             p.progress.steps = empty_progress(p.rule)  # the next round of this period starts from zero
+    await save_rows(conn, CHALLENGE_PROGRESS, [p.progress for p in pending])
     moved = []
     for p in pending:
-        await p.progress.save(
-            using_db=conn, update_fields=["steps", "completions", "completed_at", "updated_at"]
-        )
         values = [min(v["value"], s.target) for v, s in zip(p.progress.steps, p.rule.steps, strict=True)]
         targets = [s.target for s in p.rule.steps]
-        moved.append(Moved(p.challenge.id, p.period, values, targets, p.progress.completed_at is not None))
+        done = p.progress.counters["completed_at"] is not None
+        moved.append(Moved(p.challenge.id, p.period, values, targets, done))
     return moved, completions
-
-
-async def _locked_progress(
-    conn: BaseDBAsyncClient, challenge_id: int, event: Event, period: str, rule: Rule
-) -> ChallengeProgress:
-    # Insert-if-absent, then lock: two workers on two events of one customer meet on this row and queue.
-    await execute(
-        conn,
-        "INSERT INTO challenge_progress (challenge_id, customer_id, period, steps, completions, updated_at) "
-        "VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (challenge_id, customer_id, period) DO NOTHING",
-        challenge_id,
-        event.customer_id,
-        period,
-        empty_progress(rule),
-        datetime.now(UTC),
-    )
-    return (
-        await ChallengeProgress.select_for_update()
-        .using_db(conn)
-        .get(challenge_id=challenge_id, customer_id=event.customer_id, period=period)
-    )
 
 
 async def _within_budget(conn: BaseDBAsyncClient, challenge_id: int) -> bool:
@@ -203,9 +194,9 @@ async def _notify(
     )
 
 
-def _award_key(challenge: Challenge, event: Event, period: str, progress: ChallengeProgress) -> str:
+def _award_key(challenge: Challenge, event: Event, period: str, completions: int) -> str:
     key = f"challenge:{challenge.id}:{event.customer_id}:{period}"
-    return key if progress.completions == 1 else f"{key}:{progress.completions}"
+    return key if completions == 1 else f"{key}:{completions}"
 
 
 async def _reward(conn: BaseDBAsyncClient, challenge: Challenge, event: Event, award_key: str) -> int | None:
