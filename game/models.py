@@ -9,4 +9,5 @@ MODEL_MODULES = [
     "game.purchases.models",
     "game.challenges.models",
     "game.eco.models",
+    "game.streaks.models",
 ]

@@ -25,6 +25,8 @@ from tests.graphql import GraphQL
 from tests.servers import serving
 
 TABLES = [
+    "streak_state",
+    "streak_setting",
     "ledger_entry",
     "eco_contribution",
     "eco_action_type",
