@@ -30,10 +30,12 @@ from schema.errors import ErrorCodes, TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
+from schema.streaks.mutations import StreakMutations
+from schema.streaks.queries import StreakQueries
 
 
 @strawberry.type
-class Query(CustomerQueries, EarnQueries, ChallengeQueries, EcoQueries):
+class Query(CustomerQueries, EarnQueries, ChallengeQueries, EcoQueries, StreakQueries):
     pass
 
 
@@ -46,6 +48,7 @@ class Mutation(
     EarnMutations,
     ChallengeMutations,
     EcoMutations,
+    StreakMutations,
 ):
     pass
 
