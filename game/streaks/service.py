@@ -3,7 +3,7 @@ the ledger under `streak:<customer>:<run start>:<length>`, and the run as the cu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -92,9 +92,10 @@ async def record_activity(conn: BaseDBAsyncClient, event: Event, tz: ZoneInfo) -
         return None
     state = await _locked_state(conn, event.customer_id, config.period)
     run = _run_of(state, config.period)
+    before = replace(run)
     counted = advance(run, local_day(event.occurred_at, tz), config.period, config.freeze_days)
-    if counted is Counted.LATE:
-        return None
+    if run == before:
+        return None  # late, or no later than the last activity of its period: nothing to write
     await _save(conn, state, config.period, run)
     milestone = reached(config.milestones, run.length) if counted is Counted.NEW_PERIOD else None
     if milestone is None or run.run_start is None:
