@@ -19,6 +19,9 @@ from game.customers.models import Customer
 from game.customers.service import register
 from game.earn.service import upsert_rule
 from game.purchases.service import Item, PurchaseInput, record_purchase
+from game.streaks.models import StreakPeriod
+from game.streaks.rules import Milestone, StreakConfig
+from game.streaks.service import configure_streak, streak_config
 
 CUSTOMER_EMAIL = "alice@example.com"
 MARKETER_EMAIL = "marketer@example.com"
@@ -44,6 +47,9 @@ async def seed_demo(arq: ArqRedis) -> Demo:
     await revoke_api_keys(TILL)
     _, secret = await create_api_key(TILL, ["purchases", "eco"])
     badges = await _demo_badges(arq)
+    # Before the purchases: the worker counts their three days in a row once it processes them.
+    if await streak_config() is None:
+        await configure_streak(DEMO_STREAK)
     # Dated from the account's creation, so a re-run sends the same orders and they are recognised as replays.
     start = customer.created_at.astimezone(UTC).replace(microsecond=0)
     for n, (amount, items) in enumerate(
@@ -70,6 +76,12 @@ async def seed_demo(arq: ArqRedis) -> Demo:
     await _demo_challenges(arq, badges)
     return Demo(customer_id=str(customer.id), api_key=secret)
 
+
+DEMO_STREAK = StreakConfig(
+    period=StreakPeriod.DAILY,
+    freeze_days=1,
+    milestones=(Milestone(length=3, reward_points=20), Milestone(length=7, reward_points=50)),
+)
 
 DEMO_CHALLENGES = [
     ChallengeInput(

@@ -11,4 +11,5 @@ MODEL_MODULES = [
     "game.challenges.models",
     "game.eco.models",
     "game.notifications.models",
+    "game.streaks.models",
 ]

@@ -32,10 +32,12 @@ from schema.errors import ErrorCodes, TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
+from schema.streaks.mutations import StreakMutations
+from schema.streaks.queries import StreakQueries
 
 
 @strawberry.type
-class Query(CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries):
+class Query(CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries, StreakQueries):
     pass
 
 
@@ -49,6 +51,7 @@ class Mutation(
     ChallengeMutations,
     BadgeMutations,
     EcoMutations,
+    StreakMutations,
 ):
     pass
 

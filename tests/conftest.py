@@ -29,6 +29,8 @@ TABLES = [
     "notification",
     "badge_award",
     "badge_progress",
+    "streak_state",
+    "streak_setting",
     "ledger_entry",
     "eco_contribution",
     "eco_action_type",

@@ -21,6 +21,7 @@ from game.customers.tags import in_audience
 from game.events.models import Event
 from game.ledger.live import PointsChange, publish_points_change
 from game.rules.facts import facts_of
+from game.streaks.service import MilestoneReward, record_activity, reward_milestone
 
 
 class Outcome(StrEnum):
@@ -36,6 +37,7 @@ class Processed:
     moved: list[Moved] = field(default_factory=list)
     completions: list[Completion] = field(default_factory=list)
     badges: list[Earned] = field(default_factory=list)
+    milestone: MilestoneReward | None = None
 
     @property
     def earned(self) -> list[Earned]:
@@ -45,7 +47,8 @@ class Processed:
     @property
     def notifications(self) -> list[str]:
         """The keys of the notifications this event queued, for delivery after commit."""
-        return [c.award_key for c in self.completions] + [b.award_key for b in self.earned]
+        keys = [c.award_key for c in self.completions] + [b.award_key for b in self.earned]
+        return keys + ([self.milestone.award_key] if self.milestone else [])
 
     @property
     def points_changes(self) -> list[PointsChange]:
@@ -54,9 +57,10 @@ class Processed:
         for c in self.completions:
             changes += [PointsChange(c.balance, c.points, "challenge")] if c.balance is not None else []
             changes += [PointsChange(b.balance, b.points, "badge") for b in c.badges if b.balance is not None]
-        return changes + [
-            PointsChange(b.balance, b.points, "badge") for b in self.badges if b.balance is not None
-        ]
+        changes += [PointsChange(b.balance, b.points, "badge") for b in self.badges if b.balance is not None]
+        if self.milestone is not None:
+            changes.append(PointsChange(self.milestone.balance, self.milestone.points, "streak"))
+        return changes
 
 
 async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
@@ -64,7 +68,8 @@ async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
     killed before commit leaves nothing behind and the next run does the whole work once.
 
     The customer's row is locked next, for the whole evaluation: two workers on two events of one customer
-    take turns rather than meeting on progress rows, badges and the balance in different orders.
+    take turns rather than meeting on the streak, progress rows and the balance in different orders. The
+    only rows shared between customers, challenge budgets, are locked in challenge order.
     """
     async with in_transaction() as conn:
         event = await Event.select_for_update().using_db(conn).get_or_none(id=event_id)
@@ -74,14 +79,16 @@ async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
             return Processed(Outcome.ALREADY_PROCESSED, event.customer_id)
         tags = await _locked_customer_tags(conn, event.customer_id)
         facts = facts_of(event.type, event.payload)
+        reached = await record_activity(conn, event, tz)
         moved, completions = await evaluate(conn, redis, event, facts, tags, tz)
         day = local_day(event.occurred_at, tz)
         badges = await evaluate_badges(
             conn, redis, event, facts, day, lambda audience: in_audience(audience, tags)
         )
+        milestone = await reward_milestone(conn, event, reached) if reached else None
         event.processed_at = datetime.now(UTC)
         await event.save(using_db=conn, update_fields=["processed_at"])
-    return Processed(Outcome.PROCESSED, event.customer_id, moved, completions, badges)
+    return Processed(Outcome.PROCESSED, event.customer_id, moved, completions, badges, milestone)
 
 
 async def _locked_customer_tags(conn: BaseDBAsyncClient, customer_id: UUID) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
+from game.demo import DEMO_PASSWORD, MARKETER_EMAIL
 from game.ledger.models import LedgerEntry
 from tests import factories as f
 from tests.badge_helpers import BADGES
@@ -18,6 +19,8 @@ pytestmark = pytest.mark.slow
 
 CUSTOMER_LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 MARKETER_LOGIN = "mutation($e: String!, $p: String!) { marketerLogin(email: $e, password: $p) { token } }"
+STREAK_SETTINGS = "{ streakSettings { period freezeDays milestones { length rewardPoints } } }"
+CONFIGURE_STREAK = "mutation($input: StreakSettingsInput!) { configureStreak(input: $input) { freezeDays } }"
 
 
 Tessera = Callable[..., Awaitable[Run]]
@@ -128,6 +131,28 @@ async def test_demo_is_idempotent_and_keeps_the_ledger_consistent(gql: GraphQL, 
     assert first_key != second_key
     assert await _record_purchase(gql, second_key, "DEMO-CLI-1") == "OK"
     assert await _record_purchase(gql, first_key, "DEMO-CLI-2") == "UNAUTHENTICATED"
+
+
+async def test_demo_sets_up_a_daily_streak_and_keeps_a_marketer_s_changes(
+    gql: GraphQL, tessera: Tessera
+) -> None:
+    assert (await tessera("demo")).returncode == 0
+    login = await gql(MARKETER_LOGIN, {"e": MARKETER_EMAIL, "p": DEMO_PASSWORD})
+    marketer = login["marketerLogin"]["token"]
+    assert (await gql(STREAK_SETTINGS, token=marketer))["streakSettings"] == {
+        "period": "DAILY",
+        "freezeDays": 1,
+        "milestones": [{"length": 3, "rewardPoints": 20}, {"length": 7, "rewardPoints": 50}],
+    }
+    await gql(CONFIGURE_STREAK, {"input": {"freezeDays": 2}}, token=marketer)
+
+    assert (await tessera("demo")).returncode == 0
+
+    assert (await gql(STREAK_SETTINGS, token=marketer))["streakSettings"] == {
+        "period": "DAILY",
+        "freezeDays": 2,
+        "milestones": [],
+    }
 
 
 def _till_key(stdout: str) -> str:
