@@ -51,17 +51,16 @@ from tortoise.transactions import in_transaction
 
 from app.db import database, migrate
 from app.settings import Settings
-from game.badges.index import live_badges
 from game.badges.levels import Level
 from game.badges.models import Badge, BadgeStatus
 from game.badges.service import BadgeInput, create_badge
 from game.badges.service import change_status as change_badge_status
-from game.challenges.index import live_challenges
 from game.challenges.models import Challenge, Recurrence
 from game.challenges.periods import period_at
 from game.challenges.service import Action, ChallengeInput, change_status, create_challenge
 from game.customers.service import register
 from game.events import processing
+from game.events.live_rules import live_rules
 from game.events.models import Event
 from game.events.processing import Outcome, Processed
 from game.events.queue import PROCESS_EVENT, enqueue_processing
@@ -711,14 +710,15 @@ async def prepare(setup: Setup) -> None:
         print(f"  {n:>3}  {kind}")
     print("  (3 of the category counts are for tag 'vip' only, 3 ended last month; 1 in 4 can be completed")
     print("  3 times per period; recurrence none/daily/weekly/monthly in turn)")
+    live = await live_rules(setup.arq)
     for event_type in ("purchase", "check_in"):
-        print(f"a {event_type} event concerns {len(await live_challenges(setup.arq, event_type))} of them")
+        print(f"a {event_type} event concerns {len(live.challenges[event_type])} of them")
     print(f"{len(badges)} active badges:")
     for kind, n in Counter(kind for kind, _ in badge_specs()).items():
         print(f"  {n:>3}  {kind}")
     print(f"  (the first {len(granted)} challenges grant the last {len(granted)})")
     for event_type in ("purchase", "check_in"):
-        print(f"a {event_type} event concerns {len(await live_badges(setup.arq, event_type))} of them")
+        print(f"a {event_type} event concerns {len(live.badges[event_type])} of them")
     print()
     for group, events in HISTORIES.items():
         setup.groups[group] = await customers(group)
@@ -798,7 +798,7 @@ async def candidates(redis: Redis, ids: list[int]) -> tuple[float, float]:
     admitted = passing = 0
     for event in await Event.filter(id__in=ids):
         facts = facts_of(event.type, event.payload)
-        for live in await live_challenges(redis, event.type):
+        for live in (await live_rules(redis)).challenges.get(event.type, []):
             challenge, at = live.challenge, event.occurred_at
             ended = challenge.ends_at is not None and challenge.ends_at <= at
             if challenge.audience_tags or at < challenge.starts_at or ended:

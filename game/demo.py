@@ -49,7 +49,7 @@ async def seed_demo(arq: ArqRedis) -> Demo:
     badges = await _demo_badges(arq)
     # Before the purchases: the worker counts their three days in a row once it processes them.
     if await streak_config() is None:
-        await configure_streak(DEMO_STREAK)
+        await configure_streak(DEMO_STREAK, arq)
     # Dated from the account's creation, so a re-run sends the same orders and they are recognised as replays.
     start = customer.created_at.astimezone(UTC).replace(microsecond=0)
     for n, (amount, items) in enumerate(

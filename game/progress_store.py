@@ -87,28 +87,34 @@ async def locked_rows(
         separators=(",", ":"),
         default=str,
     )
+    selected = ["id", *keys, *counters, "steps"]
+    columns, old_columns = ", ".join(selected), ", ".join(f"p.{c}" for c in selected)
     recordset = f"jsonb_to_recordset($2::jsonb) AS r({_columns(table.key_types)}, steps jsonb)"
-    await execute(
+    same_key = " AND ".join(f"p.{k} = r.{k}" for k in keys)
+    # One round trip: lock the rows that exist, insert the others (a row inserted is this transaction's).
+    rows = await fetch_all(
         conn,
-        f"{table.insert_into()} SELECT $1::uuid, {', '.join(f'r.{k}' for k in keys)}, r.steps, "
-        f"{table.initial_counters}, $3::timestamptz FROM {recordset} {table.on_conflict}",
+        f"WITH r AS (SELECT * FROM {recordset}), "
+        f"old AS (SELECT {old_columns} FROM {table.name} p JOIN r ON {same_key} "
+        f"WHERE p.customer_id = $1 ORDER BY {', '.join(f'p.{k}' for k in keys)} FOR UPDATE OF p), "
+        f"new AS ({table.insert_into()} SELECT $1::uuid, {', '.join(f'r.{k}' for k in keys)}, r.steps, "
+        f"{table.initial_counters}, $3::timestamptz FROM r "
+        f"WHERE NOT EXISTS (SELECT 1 FROM old p WHERE {same_key}) {table.on_conflict} RETURNING {columns}) "
+        f"SELECT * FROM old UNION ALL SELECT * FROM new",
         customer_id,
         records,
         datetime.now(UTC),
     )
-    rows = await fetch_all(
-        conn,
-        f"SELECT p.id, {', '.join(f'p.{c}' for c in keys + counters)}, p.steps FROM {table.name} p "
-        f"JOIN {recordset} ON {' AND '.join(f'p.{k} = r.{k}' for k in keys)} "
-        f"WHERE p.customer_id = $1 ORDER BY {', '.join(f'p.{k}' for k in keys)} FOR UPDATE OF p",
-        customer_id,
-        records,
-    )
-    return {
+    found = {
         key: Row(row["id"], key, json.loads(row["steps"]), {c: row[c] for c in counters})
         for row in rows
         for key in [tuple(row[k] for k in keys)]
     }
+    missing = {key: steps for key, steps in wanted.items() if key not in found}
+    if missing:
+        # Another transaction inserted one of them after this statement's snapshot: the next one sees it.
+        found |= await locked_rows(conn, table, customer_id, missing)
+    return found
 
 
 async def save_rows(conn: BaseDBAsyncClient, table: Table, rows: list[Row]) -> None:

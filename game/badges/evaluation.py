@@ -14,10 +14,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from game.badges.index import live_badges
+from game.badges.index import LiveBadge
 from game.badges.levels import Level, measure, reached
 from game.badges.models import Badge, BadgeStatus
 from game.events.models import Event
@@ -45,7 +44,7 @@ class Earned:
 
 async def evaluate_badges(
     conn: BaseDBAsyncClient,
-    redis: Redis,
+    live_badges: list[LiveBadge],
     event: Event,
     facts: dict[str, Any],
     day: date,
@@ -53,7 +52,7 @@ async def evaluate_badges(
 ) -> list[Earned]:
     candidates = [
         live
-        for live in await live_badges(redis, event.type)
+        for live in live_badges
         # Decided without touching the database.
         if any(matches(step, event.type, facts) for step in live.rule.steps)
         and admits(live.badge.audience_tags)

@@ -1,14 +1,12 @@
-"""The live badges an event type concerns (see game/rules/index.py for the caching)."""
+"""The live badges with a rule, by the event types their rules mention."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from game.badges.levels import Level
 from game.badges.models import Badge, BadgeStatus
-from game.rules.index import TypeIndex
+from game.rules.index import by_event_type
 from game.rules.language import Rule, parse_rule
 
 
@@ -19,20 +17,9 @@ class LiveBadge:
     levels: list[Level]
 
 
-async def _load() -> list[tuple[LiveBadge, Rule]]:
+async def load_live_badges() -> dict[str, list[LiveBadge]]:
     live = []
     for badge in await Badge.filter(status=BadgeStatus.ACTIVE, rule__not_isnull=True).order_by("id"):
         rule = parse_rule(badge.rule)
-        live.append((LiveBadge(badge, rule, [Level.from_json(x) for x in badge.levels]), rule))
-    return live
-
-
-_index: TypeIndex[LiveBadge] = TypeIndex("tessera:badges:version", _load)
-
-
-async def invalidate(redis: Redis) -> None:
-    await _index.invalidate(redis)
-
-
-async def live_badges(redis: Redis, event_type: str) -> list[LiveBadge]:
-    return await _index.get(redis, event_type)
+        live.append(LiveBadge(badge, rule, [Level.from_json(x) for x in badge.levels]))
+    return by_event_type((item, item.rule) for item in live)

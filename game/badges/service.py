@@ -12,11 +12,11 @@ from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from game.badges.index import invalidate
 from game.badges.levels import Level, measure, validate_levels
 from game.badges.models import Badge, BadgeAward, BadgeProgress, BadgeStatus
 from game.customers.tags import in_audience, validate_tags
 from game.errors import DomainError, ErrorCode, bad_input, not_found
+from game.rules.index import invalidate
 from game.rules.language import Rule, parse_rule
 from game.rules.progress import empty_progress
 from game.validation import icon, localized

@@ -13,11 +13,10 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.badges.evaluation import Earned, grant
-from game.challenges.index import Live, live_challenges
+from game.challenges.index import Live
 from game.challenges.models import Challenge
 from game.challenges.periods import local_day, period_at
 from game.customers.models import Customer
@@ -64,12 +63,17 @@ async def customer_tags(conn: BaseDBAsyncClient, customer_id: UUID) -> list[str]
 
 
 async def evaluate(
-    conn: BaseDBAsyncClient, redis: Redis, event: Event, facts: dict[str, Any], tags: list[str], tz: ZoneInfo
+    conn: BaseDBAsyncClient,
+    live_challenges: list[Live],
+    event: Event,
+    facts: dict[str, Any],
+    tags: list[str],
+    tz: ZoneInfo,
 ) -> tuple[list[Moved], list[Completion]]:
     """Runs inside the worker's transaction for `event`; returns what it moved and what it completed."""
     candidates = [
         live
-        for live in await live_challenges(redis, event.type)
+        for live in live_challenges
         # Decided without touching the database: the event must pass a step, the window and the audience.
         if any(matches(step, event.type, facts) for step in live.rule.steps)
         and _in_window(live.challenge, event.occurred_at)

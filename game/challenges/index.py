@@ -1,13 +1,11 @@
-"""The live challenges an event type concerns (see game/rules/index.py for the caching)."""
+"""The live challenges, by the event types their rules mention."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from game.challenges.models import Challenge, ChallengeStatus
-from game.rules.index import TypeIndex
+from game.rules.index import by_event_type
 from game.rules.language import Rule, parse_rule
 
 
@@ -17,17 +15,6 @@ class Live:
     rule: Rule
 
 
-async def _load() -> list[tuple[Live, Rule]]:
+async def load_live_challenges() -> dict[str, list[Live]]:
     live = [Live(c, parse_rule(c.rule)) for c in await Challenge.filter(status=ChallengeStatus.ACTIVE)]
-    return [(item, item.rule) for item in sorted(live, key=lambda item: item.challenge.id)]
-
-
-_index: TypeIndex[Live] = TypeIndex("tessera:challenges:version", _load)
-
-
-async def invalidate(redis: Redis) -> None:
-    await _index.invalidate(redis)
-
-
-async def live_challenges(redis: Redis, event_type: str) -> list[Live]:
-    return await _index.get(redis, event_type)
+    return by_event_type((item, item.rule) for item in sorted(live, key=lambda item: item.challenge.id))

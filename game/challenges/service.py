@@ -12,12 +12,12 @@ from arq.connections import ArqRedis
 from tortoise.transactions import in_transaction
 
 from game.badges.models import Badge, BadgeStatus
-from game.challenges.index import invalidate
 from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
 from game.challenges.periods import local_day, period_at
 from game.customers.tags import in_audience, validate_tags
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.events.queue import BACKFILL_CHALLENGE
+from game.rules.index import invalidate
 from game.rules.language import parse_rule
 from game.rules.progress import empty_progress, value_on
 from game.validation import bounded, icon, localized, optional

@@ -18,6 +18,7 @@ from game.challenges.live import publish_progress
 from game.challenges.periods import local_day
 from game.customers.models import Customer
 from game.customers.tags import in_audience
+from game.events.live_rules import live_rules
 from game.events.models import Event
 from game.ledger.live import PointsChange, publish_points_change
 from game.rules.facts import facts_of
@@ -71,6 +72,7 @@ async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
     take turns rather than meeting on the streak, progress rows and the balance in different orders. The
     only rows shared between customers, challenge budgets, are locked in challenge order.
     """
+    live = await live_rules(redis)
     async with in_transaction() as conn:
         event = await Event.select_for_update().using_db(conn).get_or_none(id=event_id)
         if event is None:
@@ -79,11 +81,16 @@ async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
             return Processed(Outcome.ALREADY_PROCESSED, event.customer_id)
         tags = await _locked_customer_tags(conn, event.customer_id)
         facts = facts_of(event.type, event.payload)
-        reached = await record_activity(conn, event, tz)
-        moved, completions = await evaluate(conn, redis, event, facts, tags, tz)
+        reached = await record_activity(conn, live.streak, event, tz)
+        moved, completions = await evaluate(conn, live.challenges.get(event.type, []), event, facts, tags, tz)
         day = local_day(event.occurred_at, tz)
         badges = await evaluate_badges(
-            conn, redis, event, facts, day, lambda audience: in_audience(audience, tags)
+            conn,
+            live.badges.get(event.type, []),
+            event,
+            facts,
+            day,
+            lambda audience: in_audience(audience, tags),
         )
         milestone = await reward_milestone(conn, event, reached) if reached else None
         event.processed_at = datetime.now(UTC)

@@ -1,8 +1,10 @@
-"""Which live definitions (challenges, badges) an event type concerns, cached per worker process.
+"""Marketers' definitions as the workers evaluate them, cached per worker process under one version.
 
-Publishing, pausing or archiving writes a fresh random version to Redis; a worker reloads an index when the
-version differs from the one it loaded with. Random rather than a counter: after Redis is wiped, a counter
-would count the same numbers again and a stale index could match. RELOAD_S bounds staleness regardless.
+Any change that the engine must see (publishing, pausing or archiving a challenge or a badge, configuring
+the streak) writes a fresh random version to Redis; a worker reloads when the version differs from the one it
+loaded with, so an event costs one Redis GET, not a query per kind of definition. Random rather than a
+counter: after Redis is wiped, a counter would count the same numbers again and a stale cache could match.
+RELOAD_S bounds staleness regardless.
 """
 
 from __future__ import annotations
@@ -10,35 +12,45 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from redis.asyncio import Redis
 
 from game.rules.language import Rule
 
+VERSION_KEY = "tessera:rules:version"
 RELOAD_S = 30.0
 T = TypeVar("T")
 
 
+async def invalidate(redis: Redis) -> None:
+    await redis.set(VERSION_KEY, uuid.uuid4().hex)
+
+
+async def current_version(redis: Redis) -> bytes | None:
+    version: bytes | None = await redis.get(VERSION_KEY)
+    return version
+
+
 @dataclass
-class TypeIndex(Generic[T]):
-    version_key: str
-    load: Callable[[], Awaitable[Sequence[tuple[T, Rule]]]]
+class Cached(Generic[T]):
+    load: Callable[[], Awaitable[T]]
     version: bytes | None = None
     loaded_at: float = float("-inf")
-    by_type: dict[str, list[T]] = field(default_factory=dict)
+    value: T | None = None
 
-    async def invalidate(self, redis: Redis) -> None:
-        await redis.set(self.version_key, uuid.uuid4().hex)
+    async def get(self, version: bytes | None) -> T:
+        if self.value is None or version != self.version or time.monotonic() - self.loaded_at > RELOAD_S:
+            self.value, self.version, self.loaded_at = await self.load(), version, time.monotonic()
+        return self.value
 
-    async def get(self, redis: Redis, event_type: str) -> list[T]:
-        version = await redis.get(self.version_key)
-        if version != self.version or time.monotonic() - self.loaded_at > RELOAD_S:
-            by_type: dict[str, list[T]] = defaultdict(list)
-            for item, rule in await self.load():
-                for kind in rule.event_types:
-                    by_type[kind].append(item)
-            self.version, self.loaded_at, self.by_type = version, time.monotonic(), dict(by_type)
-        return self.by_type.get(event_type, [])
+
+def by_event_type(items: Iterable[tuple[T, Rule]]) -> dict[str, list[T]]:
+    """Each definition under every event type its rule mentions, in the given order."""
+    index: dict[str, list[T]] = defaultdict(list)
+    for item, rule in items:
+        for kind in rule.event_types:
+            index[kind].append(item)
+    return dict(index)

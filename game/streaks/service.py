@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.challenges.periods import local_day
@@ -17,6 +18,7 @@ from game.ledger.models import EntryKind, LedgerEntry
 from game.ledger.service import post_entry
 from game.notifications.models import NotificationKind
 from game.notifications.service import queue_notification
+from game.rules.index import invalidate
 from game.sql import execute
 from game.streaks.models import StreakPeriod, StreakSetting, StreakState
 from game.streaks.rules import (
@@ -35,9 +37,10 @@ from game.streaks.rules import (
 SETTING_ID = 1
 
 
-async def configure_streak(config: StreakConfig) -> StreakConfig:
+async def configure_streak(config: StreakConfig, redis: Redis) -> StreakConfig:
     config = validated(config)
     await StreakSetting.update_or_create(defaults=_columns(config), id=SETTING_ID)
+    await invalidate(redis)
     return config
 
 
@@ -85,9 +88,10 @@ class MilestoneReward:
     award_key: str
 
 
-async def record_activity(conn: BaseDBAsyncClient, event: Event, tz: ZoneInfo) -> Reached | None:
+async def record_activity(
+    conn: BaseDBAsyncClient, config: StreakConfig | None, event: Event, tz: ZoneInfo
+) -> Reached | None:
     """Moves the event's customer's run, inside the worker's transaction; returns the milestone it reached."""
-    config = await streak_config(conn)
     if config is None or not config.active or event.type not in config.activity_types:
         return None
     state = await _locked_state(conn, event.customer_id, config.period)

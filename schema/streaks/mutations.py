@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from game.streaks.service import configure_streak
+from schema.context import Info
 from schema.permissions import IsMarketer
 from schema.streaks.types import StreakSettings, StreakSettingsInput
 
@@ -14,5 +15,5 @@ class StreakMutations:
         "the period changes: then every customer starts afresh.",
         permission_classes=[IsMarketer],
     )
-    async def configure_streak(self, input: StreakSettingsInput) -> StreakSettings:
-        return StreakSettings.from_config(await configure_streak(input.to_config()))
+    async def configure_streak(self, info: Info, input: StreakSettingsInput) -> StreakSettings:
+        return StreakSettings.from_config(await configure_streak(input.to_config(), info.context.arq))
