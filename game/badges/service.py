@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from game.badges.levels import Level, measure, validate_levels
 from game.badges.models import Badge, BadgeAward, BadgeProgress, BadgeStatus
 from game.customers.tags import in_audience, validate_tags
+from game.drafts import replace_draft
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.rules.index import invalidate
 from game.rules.language import Rule, parse_rule
@@ -60,22 +61,11 @@ async def create_badge(data: BadgeInput) -> Badge:
 
 
 async def update_badge(badge_id: int, data: BadgeInput) -> Badge:
-    """Only drafts change: an earned level must keep meaning what it meant."""
     fields = _validated(data)
     try:
-        async with in_transaction() as conn:
-            badge = await Badge.select_for_update().using_db(conn).get_or_none(id=badge_id)
-            if badge is None:
-                raise not_found("no badge with this id")
-            if badge.status is not BadgeStatus.DRAFT:
-                raise DomainError(
-                    ErrorCode.CONFLICT, f"only drafts can be edited; this one is {badge.status}"
-                )
-            badge.update_from_dict(fields)
-            await badge.save(using_db=conn)
+        return await replace_draft(Badge, badge_id, fields, "badge")
     except IntegrityError:
         raise DomainError(ErrorCode.CONFLICT, f"a badge with key {data.key!r} exists", field="key") from None
-    return badge
 
 
 async def get_badge(badge_id: int) -> Badge:

@@ -15,6 +15,7 @@ from game.badges.models import Badge, BadgeStatus
 from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
 from game.challenges.periods import local_day, period_at
 from game.customers.tags import in_audience, validate_tags
+from game.drafts import replace_draft
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.events.queue import BACKFILL_CHALLENGE
 from game.rules.index import invalidate
@@ -99,20 +100,9 @@ async def get_challenge(challenge_id: int) -> Challenge:
 
 
 async def update_challenge(challenge_id: int, data: ChallengeInput) -> Challenge:
-    """Only drafts change: customers' progress must never be measured against a moving rule."""
     fields = _validated(data)
     await _check_reward_badge(data.reward_badge_id)
-    async with in_transaction() as conn:
-        challenge = await Challenge.select_for_update().using_db(conn).get_or_none(id=challenge_id)
-        if challenge is None:
-            raise not_found("no challenge with this id")
-        if challenge.status is not ChallengeStatus.DRAFT:
-            raise DomainError(
-                ErrorCode.CONFLICT, f"only drafts can be edited; this one is {challenge.status.value}"
-            )
-        challenge.update_from_dict(fields)
-        await challenge.save(using_db=conn)
-    return challenge
+    return await replace_draft(Challenge, challenge_id, fields, "challenge")
 
 
 class Action(StrEnum):
