@@ -17,7 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.badges.evaluation import Earned, grant
 from game.challenges.index import Live
-from game.challenges.models import Challenge
+from game.challenges.models import Challenge, Recurrence
 from game.challenges.periods import local_day, period_at
 from game.customers.models import Customer
 from game.customers.tags import in_audience
@@ -102,12 +102,15 @@ async def move(
 ) -> list[Pending]:
     """Locks the candidates' progress rows for the event's periods, all at once, and advances them; the
     caller has checked each challenge's window and audience."""
-    periods = {
-        live.challenge.id: period_at(
-            live.challenge.recurrence, event.occurred_at, tz, live.challenge.starts_at, live.challenge.ends_at
-        ).key
-        for live in candidates
-    }
+    # Many challenges share a recurrence and window: each distinct one is worked out once per event.
+    keys: dict[tuple[Recurrence, datetime, datetime | None], str] = {}
+    periods = {}
+    for live in candidates:
+        c = live.challenge
+        shape = (c.recurrence, c.starts_at, c.ends_at)
+        if shape not in keys:
+            keys[shape] = period_at(c.recurrence, event.occurred_at, tz, c.starts_at, c.ends_at).key
+        periods[c.id] = keys[shape]
     wanted = {
         (live.challenge.id, periods[live.challenge.id]): empty_progress(live.rule) for live in candidates
     }

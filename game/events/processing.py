@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -16,12 +17,12 @@ from game.badges.evaluation import Earned, evaluate_badges
 from game.challenges.evaluation import Completion, Moved, evaluate
 from game.challenges.live import publish_progress
 from game.challenges.periods import local_day
-from game.customers.models import Customer
 from game.customers.tags import in_audience
 from game.events.live_rules import live_rules
 from game.events.models import Event
 from game.ledger.live import PointsChange, publish_points_change
 from game.rules.facts import facts_of
+from game.sql import fetch_one
 from game.streaks.service import MilestoneReward, record_activity, reward_milestone
 
 
@@ -100,8 +101,11 @@ async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
 
 async def _locked_customer_tags(conn: BaseDBAsyncClient, customer_id: UUID) -> list[str]:
     # NO KEY: rows that reference the customer (ledger entries, events) may still be inserted meanwhile.
-    customer = await Customer.select_for_update(no_key=True).using_db(conn).get_or_none(id=customer_id)
-    return customer.tags if customer else []
+    # Raw SQL: every event asks this, and the ORM would read the whole customer row.
+    lock = " FOR NO KEY UPDATE" if conn.capabilities.dialect == "postgres" else ""
+    row = await fetch_one(f"SELECT tags FROM customer WHERE id = $1{lock}", customer_id, conn=conn)
+    tags: list[str] = json.loads(row["tags"]) if row else []
+    return tags
 
 
 async def announce(redis: Redis, processed: Processed) -> None:
