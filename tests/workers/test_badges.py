@@ -8,6 +8,7 @@ test_challenge_evaluation.py, whose helpers these tests share.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -36,7 +37,7 @@ from tests.workers.test_challenge_evaluation import (
     where,
 )
 from tests.workers.test_challenge_limits import SET_TAGS
-from workers.tasks import deliver_notification, process_event
+from workers.tasks import deliver_notification, process_event, requeue_unprocessed
 
 # The seed's "Acheteur Assidu", scaled down: bronze 3, silver 5, gold 7 purchases within 30 days.
 ASSIDU_LEVELS = [level(3, "Bronze", 10), level(5, "Silver", 20), level(7, "Gold", 50)]
@@ -276,3 +277,27 @@ async def test_rewards_queue_one_notification_each_and_delivery_runs_once(
     assert [await deliver_notification(ctx, n.key) for n in rows] == [True, True]
     assert [await deliver_notification(ctx, n.key) for n in rows] == [False, False]
     assert await Notification.filter(customer_id=alice.id, sent_at=None).count() == 0
+
+
+async def test_the_sweeper_hands_over_notifications_whose_job_was_lost(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, alice, till = await setup(gql)
+    regular = await published_badge(gql, marketer, "regular", [level(1, "Fan")], None)
+    await challenge(gql, marketer, rule(count_step("purchase", 1)), rewardBadgeId=regular)
+    await till.buy()
+    ctx = task_ctx(in_utc(settings), redis)
+    await process_all(in_utc(settings), redis)
+    keys = sorted(await Notification.filter(customer_id=alice.id).values_list("key", flat=True))
+    assert len(keys) == 2
+    # Redis lost the jobs (wiped, or the worker died between commit and enqueue).
+    await redis.delete(*(f"arq:job:notify:{key}" for key in keys))
+
+    # Younger than requeue_after_s: their job may still be on its way, so the sweeper leaves them.
+    assert await requeue_unprocessed(ctx) == 0
+    old = datetime.now(UTC) - timedelta(seconds=settings.requeue_after_s + 1)
+    await Notification.filter(key=keys[0]).update(created_at=old)
+    assert await requeue_unprocessed(ctx) == 1
+    assert [await redis.exists(f"arq:job:notify:{key}") for key in keys] == [1, 0]
+    assert await deliver_notification(ctx, keys[0]) is True
+    assert await requeue_unprocessed(ctx) == 0
