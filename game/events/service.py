@@ -47,9 +47,9 @@ def payload_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def validate_key(key: str, field: str = "idempotencyKey") -> str:
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        raise bad_input(f"{field} must be 1 to {MAX_KEY_LENGTH} printable characters", field)
+def validate_key(key: str, field: str = "idempotencyKey", max_length: int = MAX_KEY_LENGTH) -> str:
+    if not 1 <= len(key) <= max_length or not key.isprintable():
+        raise bad_input(f"{field} must be 1 to {max_length} printable characters", field)
     return key
 
 

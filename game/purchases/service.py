@@ -22,6 +22,9 @@ from game.ledger.service import post_entry
 from game.purchases.models import Purchase
 from game.sql import insert
 
+# Order and refund ids become award keys, "purchase:<source>:<order id>", in a 200-character column; sources
+# have at most 80 characters, so ids get 110.
+MAX_REFERENCE = 110
 MAX_AMOUNT_MINOR = 10_000_000  # 100,000.00 in a two-decimal currency: beyond that it is a typo, not a sale
 MAX_ITEMS = 200
 MAX_QUANTITY = 10_000
@@ -71,7 +74,7 @@ class RefundResult:
 
 
 def _validate_purchase(data: PurchaseInput) -> None:
-    validate_key(data.order_id, "orderId")
+    validate_key(data.order_id, "orderId", MAX_REFERENCE)
     if not 0 < data.amount_cents <= MAX_AMOUNT_MINOR:
         raise bad_input(f"amountCents must be between 1 and {MAX_AMOUNT_MINOR}", "amountCents")
     if data.channel is not None and not 1 <= len(data.channel) <= 40:
@@ -189,8 +192,8 @@ async def _announce(arq: ArqRedis, customer_id: UUID, balance: int, earned: Earn
 
 
 async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> RefundResult:
-    validate_key(data.order_id, "orderId")
-    validate_key(data.refund_id, "refundId")
+    validate_key(data.order_id, "orderId", MAX_REFERENCE)
+    validate_key(data.refund_id, "refundId", MAX_REFERENCE)
     if not 0 < data.amount_cents <= MAX_AMOUNT_MINOR:
         raise bad_input(f"amountCents must be between 1 and {MAX_AMOUNT_MINOR}", "amountCents")
     customer_id = await existing_customer_id(data.customer_id)

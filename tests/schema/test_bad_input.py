@@ -51,6 +51,8 @@ async def _assert_nothing_written(
 
 
 BAD_PURCHASES = [
+    pytest.param({"orderId": "O" * 111}, "BAD_USER_INPUT", "orderId", id="order-id-111-chars"),
+    pytest.param({"orderId": ""}, "BAD_USER_INPUT", "orderId", id="order-id-empty"),
     pytest.param({"amountCents": -100}, "BAD_USER_INPUT", "amountCents", id="negative-amount"),
     pytest.param({"amountCents": 0}, "BAD_USER_INPUT", "amountCents", id="zero-amount"),
     pytest.param({"amountCents": 10_000_001}, "BAD_USER_INPUT", "amountCents", id="absurd-amount"),
@@ -78,6 +80,22 @@ BAD_PURCHASES = [
     pytest.param({"customerId": UNKNOWN_CUSTOMER}, "NOT_FOUND", None, id="unknown-customer"),
     pytest.param({"customerId": "not-a-uuid"}, "NOT_FOUND", None, id="non-uuid-customer"),
 ]
+
+
+async def test_the_longest_ids_from_the_longest_source_are_recorded(gql: GraphQL) -> None:
+    """Order and refund ids of 110 characters from a key named with 80 fit every column they reach (award
+    keys, event keys), on PostgreSQL too, where column lengths are enforced; 111 are refused up front."""
+    key = await f.api_key("k" * 80, ["purchases"])
+    alice = await f.customer(gql)
+    await f.earn_rule(points_per_unit=10)
+    order, refund = "O" * 110, "R" * 110
+    bought = await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, order, 1000)}, api_key=key)
+    assert bought["recordPurchase"] == {"pointsAwarded": 100, "balance": 100, "duplicate": False}
+    data = {"customerId": alice.id, "orderId": order, "refundId": refund, "amountCents": 500}
+    refunded = await gql(f.REFUND_PURCHASE, {"input": data}, api_key=key)
+    assert refunded["refundPurchase"] == {"pointsReversed": 50, "balance": 50, "duplicate": False}
+    error = await gql.error(f.REFUND_PURCHASE, {"input": {**data, "refundId": "R" * 111}}, api_key=key)
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == ("BAD_USER_INPUT", "refundId")
 
 
 @pytest.mark.parametrize(("override", "code", "field"), BAD_PURCHASES)
