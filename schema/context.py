@@ -15,6 +15,8 @@ from strawberry.dataloader import DataLoader
 
 from app.settings import Settings
 from game.access.viewer import Viewer
+from game.badges.models import Badge
+from game.badges.service import badges_by_id
 from game.ledger.service import balances_of
 
 
@@ -23,11 +25,17 @@ async def _load_balances(customer_ids: list[UUID]) -> list[int]:
     return [found.get(cid, 0) for cid in customer_ids]
 
 
+async def _load_badges(badge_ids: list[int]) -> list[Badge | None]:
+    found = await badges_by_id(badge_ids)
+    return [found.get(bid) for bid in badge_ids]
+
+
 @dataclass
 class Loaders:
     """Built anew for every request: a loader's cache must never outlive the request that filled it."""
 
     balance: DataLoader[UUID, int] = field(default_factory=lambda: DataLoader(load_fn=_load_balances))
+    badge: DataLoader[int, Badge | None] = field(default_factory=lambda: DataLoader(load_fn=_load_badges))
 
 
 @dataclass

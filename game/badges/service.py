@@ -96,6 +96,10 @@ async def change_status(badge_id: int, target: BadgeStatus, redis: Redis) -> Bad
     return badge
 
 
+async def badges_by_id(badge_ids: list[int]) -> dict[int, Badge]:
+    return {b.id: b for b in await Badge.filter(id__in=badge_ids)}
+
+
 async def list_badges(status: BadgeStatus | None = None) -> list[Badge]:
     query = Badge.all() if status is None else Badge.filter(status=status)
     return await query.order_by("id")

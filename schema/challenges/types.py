@@ -7,11 +7,13 @@ from typing import cast
 import strawberry
 from strawberry.scalars import JSON
 
+from game.badges.models import Badge
 from game.challenges.models import Challenge
 from game.challenges.models import ChallengeStatus as Status
 from game.challenges.models import Recurrence as RecurrenceKind
 from game.challenges.service import CustomerChallenge
 from game.validation import in_text
+from schema.context import Info
 from schema.texts import LocalizedText, LocalizedTextInput
 
 
@@ -136,6 +138,15 @@ class CustomerChallengeType:
     steps: list[ChallengeStep]
     completed_at: datetime | None = strawberry.field(description="Set once no more completions are allowed.")
     completions: int = strawberry.field(description="Times completed in this period.")
+    reward_badge_id: strawberry.Private[int | None]
+    locale: strawberry.Private[str]
+
+    @strawberry.field(description="The badge each completion counts towards, if any.")
+    async def reward_badge(self, info: Info) -> BadgeRef | None:
+        if self.reward_badge_id is None:
+            return None
+        badge = await info.context.loaders.badge.load(self.reward_badge_id)
+        return BadgeRef.of(badge, self.locale) if badge else None
 
     @classmethod
     def from_view(cls, view: CustomerChallenge, locale: str) -> CustomerChallengeType:
@@ -156,4 +167,22 @@ class CustomerChallengeType:
             ],
             completed_at=view.completed_at,
             completions=view.completions,
+            reward_badge_id=c.reward_badge_id,
+            locale=locale,
+        )
+
+
+@strawberry.type(
+    description="A badge named from elsewhere (a challenge's reward), in the customer's language."
+)
+class BadgeRef:
+    id: strawberry.ID
+    key: str
+    name: str
+    icon: str
+
+    @classmethod
+    def of(cls, badge: Badge, locale: str) -> BadgeRef:
+        return cls(
+            id=strawberry.ID(str(badge.id)), key=badge.key, name=in_text(badge.name, locale), icon=badge.icon
         )

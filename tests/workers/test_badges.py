@@ -180,6 +180,10 @@ async def test_a_challenge_grants_its_badge_once_per_completion(
         maxCompletionsPerPeriod=5,
         rewardPoints=0,
     )
+    shown = await gql("{ challenges { rewardBadge { id key name icon } } }", token=alice.token)
+    assert shown["challenges"] == [
+        {"rewardBadge": {"id": regular, "key": "regular", "name": "regular", "icon": ""}}
+    ]
     await till.buy()
     await process_all(in_utc(settings), redis)
     badge = (await my_badges(gql, alice.token))["regular"]
