@@ -20,6 +20,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from app.settings import Settings
 from schema.badges.mutations import BadgeMutations
 from schema.badges.queries import BadgeQueries
+from schema.badges.subscriptions import BadgeSubscriptions
 from schema.challenges.mutations import ChallengeMutations
 from schema.challenges.queries import ChallengeQueries
 from schema.challenges.subscriptions import ChallengeSubscriptions
@@ -57,7 +58,7 @@ class Mutation(
 
 
 @strawberry.type
-class Subscription(LedgerSubscriptions, ChallengeSubscriptions):
+class Subscription(LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptions):
     pass
 
 

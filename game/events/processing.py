@@ -14,6 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from game.badges.evaluation import Earned, evaluate_badges
+from game.badges.live import publish_earned
 from game.challenges.evaluation import Completion, Moved, evaluate
 from game.challenges.live import publish_progress
 from game.challenges.periods import local_day
@@ -110,8 +111,8 @@ async def _locked_customer_tags(conn: BaseDBAsyncClient, customer_id: UUID) -> l
 
 async def announce(redis: Redis, processed: Processed) -> None:
     """After commit: live updates for what the event changed (a lost message loses nothing)."""
-    changes = processed.points_changes
-    if processed.customer_id is None or not (processed.moved or changes):
+    changes, earned = processed.points_changes, processed.earned
+    if processed.customer_id is None or not (processed.moved or changes or earned):
         return
     # One round trip for all of an event's messages, however many challenges it moved.
     async with redis.pipeline(transaction=False) as pipe:
@@ -119,6 +120,8 @@ async def announce(redis: Redis, processed: Processed) -> None:
             await publish_progress(pipe, processed.customer_id, moved)
         for change in changes:
             await publish_points_change(pipe, processed.customer_id, change)
+        for level in earned:
+            await publish_earned(pipe, processed.customer_id, level)
         await pipe.execute()
 
 

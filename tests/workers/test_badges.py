@@ -22,6 +22,8 @@ from tests import factories as f
 from tests.badge_helpers import ARCHIVE_BADGE, level, my_badges, published_badge
 from tests.challenge_helpers import process_all
 from tests.graphql import GraphQL
+from tests.schema.test_subscriptions import bearer, graphql_ws, init, receive, send
+from tests.workers.conftest import wait_until
 from tests.workers.test_challenge_evaluation import (
     Till,
     challenge,
@@ -305,3 +307,45 @@ async def test_the_sweeper_hands_over_notifications_whose_job_was_lost(
     assert [await redis.exists(f"arq:job:notify:{key}") for key in keys] == [1, 0]
     assert await deliver_notification(ctx, keys[0]) is True
     assert await requeue_unprocessed(ctx) == 0
+
+
+async def _until_listening(redis: Redis, channel: str) -> None:
+    async def listening() -> bool:
+        [(_, count)] = await redis.pubsub_numsub(channel)
+        return int(count) == 1
+
+    await wait_until(listening, 5, f"the server to listen on {channel}", interval_s=0.02)
+
+
+async def test_progress_and_badge_levels_are_pushed_live(
+    server: str, gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, alice, till = await setup(gql)
+    challenge_id = await challenge(gql, marketer, rule(count_step("purchase", 2)))
+    badge_id = await published_badge(gql, marketer, "assidu", ASSIDU_LEVELS, within_30_days())
+    for _ in range(2):
+        await till.buy()
+
+    async with graphql_ws(server) as ws:
+        await init(ws, bearer(alice.token))
+        progress = "subscription { challengeProgress { challengeId period values targets completed } }"
+        await send(ws, {"id": "p", "type": "subscribe", "payload": {"query": progress}})
+        earned = "subscription { badgeEarned { badgeId level points } }"
+        await send(ws, {"id": "b", "type": "subscribe", "payload": {"query": earned}})
+        await _until_listening(redis, f"tessera:challenges:{alice.id}")
+        await _until_listening(redis, f"tessera:badges:{alice.id}")
+        await process_all(in_utc(settings), redis)
+        assert (await my_badges(gql, alice.token))["assidu"]["level"] == 0  # 2 of 3: no level yet
+        await till.buy()
+        await process_all(in_utc(settings), redis)
+        messages = [await receive(ws) for _ in range(3)]
+
+    by_op: dict[str, list[dict[str, Any]]] = {"p": [], "b": []}
+    for m in messages:
+        assert m["type"] == "next", m
+        by_op[m["id"]].append(next(iter(m["payload"]["data"].values())))
+    assert by_op["p"] == [
+        {"challengeId": challenge_id, "period": "once", "values": [1], "targets": [2], "completed": False},
+        {"challengeId": challenge_id, "period": "once", "values": [2], "targets": [2], "completed": True},
+    ]
+    assert by_op["b"] == [{"badgeId": badge_id, "level": 1, "points": 10}]
