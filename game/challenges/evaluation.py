@@ -29,6 +29,7 @@ from game.notifications.service import queue_notification
 from game.progress_store import CHALLENGE_PROGRESS, Row, locked_rows, save_rows
 from game.rules.language import Rule
 from game.rules.progress import advance, empty_progress, is_complete, matches
+from game.sql import fetch_one
 from game.validation import in_text
 
 
@@ -170,20 +171,20 @@ async def settle(
 async def _within_budget(conn: BaseDBAsyncClient, challenge_id: int) -> bool:
     """Counts one completion against the challenge's budgets, or refuses it when they are spent.
 
-    The challenge row is locked: completions by different customers at once cannot overspend. A refused
-    completion leaves the progress full but unrewarded; no later event can move it.
+    One conditional UPDATE: it locks the challenge row (FOR NO KEY UPDATE, which does not wait for the
+    key-share lock this transaction's progress rows hold on it), so completions by different customers at
+    once cannot overspend. A refused completion leaves the progress full but unrewarded; no later event can
+    move it.
     """
-    # NO KEY: this transaction's progress row already holds a key-share lock on the challenge; FOR UPDATE
-    # would deadlock against another worker completing the same challenge for another customer.
-    challenge = await Challenge.select_for_update(no_key=True).using_db(conn).get(id=challenge_id)
-    completions, points = challenge.completions_count + 1, challenge.points_awarded + challenge.reward_points
-    if challenge.budget_completions is not None and completions > challenge.budget_completions:
-        return False
-    if challenge.budget_points is not None and points > challenge.budget_points:
-        return False
-    challenge.completions_count, challenge.points_awarded = completions, points
-    await challenge.save(using_db=conn, update_fields=["completions_count", "points_awarded"])
-    return True
+    row = await fetch_one(
+        "UPDATE challenge SET completions_count = completions_count + 1, "
+        "points_awarded = points_awarded + reward_points WHERE id = $1 "
+        "AND (budget_completions IS NULL OR completions_count + 1 <= budget_completions) "
+        "AND (budget_points IS NULL OR points_awarded + reward_points <= budget_points) RETURNING id",
+        challenge_id,
+        conn=conn,
+    )
+    return row is not None
 
 
 async def _notify(
