@@ -16,7 +16,7 @@ from strawberry.dataloader import DataLoader
 from app.settings import Settings
 from game.access.viewer import Viewer
 from game.badges.models import Badge
-from game.badges.service import badges_by_id
+from game.badges.service import badges_by_id, holders
 from game.ledger.service import balances_of
 
 
@@ -30,12 +30,20 @@ async def _load_badges(badge_ids: list[int]) -> list[Badge | None]:
     return [found.get(bid) for bid in badge_ids]
 
 
+async def _load_badge_holders(badge_ids: list[int]) -> list[dict[int, int]]:
+    found = await holders(badge_ids)
+    return [found.get(bid, {}) for bid in badge_ids]
+
+
 @dataclass
 class Loaders:
     """Built anew for every request: a loader's cache must never outlive the request that filled it."""
 
     balance: DataLoader[UUID, int] = field(default_factory=lambda: DataLoader(load_fn=_load_balances))
     badge: DataLoader[int, Badge | None] = field(default_factory=lambda: DataLoader(load_fn=_load_badges))
+    badge_holders: DataLoader[int, dict[int, int]] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_badge_holders)
+    )
 
 
 @dataclass

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from game.badges.levels import Level, measure, validate_levels
@@ -98,6 +99,20 @@ async def change_status(badge_id: int, target: BadgeStatus, redis: Redis) -> Bad
 
 async def badges_by_id(badge_ids: list[int]) -> dict[int, Badge]:
     return {b.id: b for b in await Badge.filter(id__in=badge_ids)}
+
+
+async def holders(badge_ids: list[int]) -> dict[int, dict[int, int]]:
+    """How many customers hold each level of each badge: {badge id: {level: customers}}."""
+    rows = (
+        await BadgeAward.filter(badge_id__in=badge_ids)
+        .annotate(customers=Count("id"))
+        .group_by("badge_id", "level")
+        .values("badge_id", "level", "customers")
+    )
+    counts: dict[int, dict[int, int]] = {}
+    for row in rows:
+        counts.setdefault(row["badge_id"], {})[row["level"]] = row["customers"]
+    return counts
 
 
 async def list_badges(status: BadgeStatus | None = None) -> list[Badge]:

@@ -12,6 +12,7 @@ from game.badges.models import Badge
 from game.badges.models import BadgeStatus as Status
 from game.badges.service import CustomerBadge
 from game.validation import in_text
+from schema.context import Info
 from schema.texts import LocalizedText, LocalizedTextInput
 
 
@@ -58,9 +59,14 @@ class BadgeLevel:
     target: int
     reward_points: int
     icon: str
+    badge_id: strawberry.Private[int]
+
+    @strawberry.field(description="How many customers hold this level.")
+    async def holders(self, info: Info) -> int:
+        return (await info.context.loaders.badge_holders.load(self.badge_id)).get(self.level, 0)
 
 
-def _levels(levels: list[Level]) -> list[BadgeLevel]:
+def _levels(badge_id: int, levels: list[Level]) -> list[BadgeLevel]:
     return [
         BadgeLevel(
             level=n,
@@ -68,6 +74,7 @@ def _levels(levels: list[Level]) -> list[BadgeLevel]:
             target=x.target,
             reward_points=x.reward_points,
             icon=x.icon,
+            badge_id=badge_id,
         )
         for n, x in enumerate(levels, start=1)
     ]
@@ -98,7 +105,7 @@ class BadgeDefinition:
             description=LocalizedText.of(b.description),
             icon=b.icon,
             rule=cast(JSON, b.rule),
-            levels=_levels([Level.from_json(x) for x in b.levels]),
+            levels=_levels(b.id, [Level.from_json(x) for x in b.levels]),
             audience_tags=b.audience_tags,
             published_at=b.published_at,
             created_at=b.created_at,

@@ -41,6 +41,7 @@ from tests.workers.test_challenge_evaluation import (
 from tests.workers.test_challenge_limits import SET_TAGS
 from workers.tasks import deliver_notification, process_event, requeue_unprocessed
 
+HOLDERS = "{ badgeDefinitions { key levels { holders } } }"
 # The seed's "Acheteur Assidu", scaled down: bronze 3, silver 5, gold 7 purchases within 30 days.
 ASSIDU_LEVELS = [level(3, "Bronze", 10), level(5, "Silver", 20), level(7, "Gold", 50)]
 
@@ -255,6 +256,11 @@ async def test_processing_twice_or_concurrently_earns_each_level_once(
     assert outcomes == ["processed"] * 6
     assert again == ["already_processed"] * 6
     assert await held_levels(alice) == [(int(badge_id), 1), (int(badge_id), 2)]
+    # Marketers see who holds what: Alice at bronze and silver, nobody at gold.
+    definitions = await gql(HOLDERS, token=marketer)
+    assert definitions["badgeDefinitions"] == [
+        {"key": "assidu", "levels": [{"holders": n} for n in (1, 1, 0)]}
+    ]
     assert [delta for _, delta in await badge_rewards(alice)] == [10, 20]
     assert (await my_badges(gql, alice.token))["assidu"]["value"] == 6
     assert await find_drift() == []
