@@ -262,9 +262,9 @@ async def test_refunds_take_back_the_eco_bonus_in_proportion_and_never_more(gql:
 
 async def test_an_order_whose_award_key_fits_earns_its_eco_bonus_too(gql: GraphQL) -> None:
     alice = await f.customer(gql)
-    key = await f.api_key("s" * 79)
+    key = await f.api_key("s" * 80)  # the longest source
     await f.earn_rule(points_per_unit=10, eco_bonus_pct=50)
-    order_id = "O" * 111  # "purchase:" + source + ":" + order id: the 200 characters of an award key
+    order_id = "O" * 110  # the longest order id: "purchase:" + source + ":" + it make the 200 of an award key
 
     result = await _buy(gql, key, alice.id, order_id, 1000, [_item("CUP-REFILL", 1000, eco=True)])
 
