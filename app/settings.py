@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     worker_job_timeout_s: int = 20
     worker_max_jobs: int = 50
     requeue_after_s: int = 30
+    # Events a backfill counts per transaction; a job hands over to the next one after half its timeout.
+    backfill_batch: int = 500
     # Test hook: slows process_event down so a test can kill a worker in the middle of it.
     process_event_delay_s: float = 0.0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,9 +44,21 @@ async def deliver_notification(ctx: dict[str, Any], key: str) -> bool:
 
 
 async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:
-    # One transaction, marked done inside it: a run killed half-way rolls back and the retry starts over.
-    tz = ZoneInfo(ctx["settings"].programme_timezone)
-    return await asyncio.shield(backfill.backfill(challenge_id, tz))
+    """Counts batches until done; past half its timeout, hands over to a new job that goes on from there."""
+    settings = ctx["settings"]
+    tz = ZoneInfo(settings.programme_timezone)
+    hand_over_at = time.monotonic() + settings.worker_job_timeout_s / 2
+    counted = 0
+    while True:
+        # Each batch commits with the cursor: a run killed between batches goes on from the last one.
+        batch = await asyncio.shield(backfill.backfill_batch(challenge_id, tz, settings.backfill_batch))
+        counted += batch.counted
+        await notifications.enqueue_delivery(ctx["redis"], batch.notifications)
+        if batch.done:
+            return counted
+        if time.monotonic() >= hand_over_at:
+            await backfill.enqueue_backfill(ctx["redis"], challenge_id, batch.last_event_id)
+            return counted
 
 
 async def requeue_unprocessed(ctx: dict[str, Any]) -> int:

@@ -2,15 +2,21 @@
 
 Events processed before publication were evaluated without this challenge; later ones are evaluated by
 `process_event` with it. So the backfill takes exactly the window's events processed before `published_at`,
-in the order they happened, once (`backfilled_at`), in one transaction with the challenge row locked.
+in the order they happened, once. It goes a batch at a time, each batch one transaction with the challenge
+row locked that also moves the challenge's cursor (`backfill_at`, `backfill_event_id`), and sets
+`backfilled_at` after the last: a run killed half-way loses at most its open batch, and the next run goes on
+from the cursor.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from arq.connections import ArqRedis
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from game.challenges.evaluation import customer_tags, move, settle
@@ -18,15 +24,29 @@ from game.challenges.index import Live
 from game.challenges.models import Challenge, ChallengeStatus
 from game.customers.tags import in_audience
 from game.events.models import Event
+from game.events.queue import BACKFILL_CHALLENGE
 from game.rules.facts import facts_of
 from game.rules.language import parse_rule
 from game.rules.progress import matches
 
-BATCH = 500
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    counted: int
+    done: bool
+    # The keys of the notifications its completions queued, for delivery after commit.
+    notifications: list[str] = field(default_factory=list)
+    last_event_id: int | None = None
 
 
-async def backfill(challenge_id: int, tz: ZoneInfo) -> int:
-    """Returns how many events it counted (0 when there is nothing, or nothing more, to do)."""
+async def enqueue_backfill(arq: ArqRedis, challenge_id: int, after_event_id: int | None = None) -> None:
+    # A job id per position: a finished job's kept result must not block the job that goes on from there.
+    job_id = f"backfill:{challenge_id}" + (f":after:{after_event_id}" if after_event_id else "")
+    await arq.enqueue_job(BACKFILL_CHALLENGE, challenge_id, _job_id=job_id)
+
+
+async def backfill_batch(challenge_id: int, tz: ZoneInfo, size: int) -> Batch:
+    """Counts the next `size` events at most; `done` once there is nothing (more) to do."""
     async with in_transaction() as conn:
         challenge = await Challenge.select_for_update().using_db(conn).get_or_none(id=challenge_id)
         if (
@@ -36,7 +56,7 @@ async def backfill(challenge_id: int, tz: ZoneInfo) -> int:
             or challenge.published_at is None
             or challenge.status is not ChallengeStatus.ACTIVE
         ):
-            return 0
+            return Batch(0, done=True)
         rule = parse_rule(challenge.rule)
         live = Live(challenge, rule)
         query = Event.filter(
@@ -46,17 +66,29 @@ async def backfill(challenge_id: int, tz: ZoneInfo) -> int:
         ).using_db(conn)
         if challenge.ends_at is not None:
             query = query.filter(occurred_at__lt=challenge.ends_at)
+        if challenge.backfill_at is not None:
+            at, after = challenge.backfill_at, challenge.backfill_event_id
+            query = query.filter(Q(occurred_at__gt=at) | Q(occurred_at=at, id__gt=after))
+        events = await query.order_by("occurred_at", "id").limit(size)
         tags: dict[UUID, list[str]] = {}
-        counted = 0
-        for offset in range(0, await query.count(), BATCH):
-            for event in await query.order_by("occurred_at", "id").offset(offset).limit(BATCH):
-                if event.customer_id not in tags:
-                    tags[event.customer_id] = await customer_tags(conn, event.customer_id)
-                if in_audience(challenge.audience_tags, tags[event.customer_id]):
-                    facts = facts_of(event.type, event.payload)
-                    if any(matches(step, event.type, facts) for step in rule.steps):
-                        await settle(conn, event, await move(conn, [live], event, facts, tz))
-                    counted += 1
-        challenge.backfilled_at = datetime.now(UTC)
-        await challenge.save(using_db=conn, update_fields=["backfilled_at"])
-    return counted
+        counted, keys = 0, []
+        for event in events:
+            if event.customer_id not in tags:
+                tags[event.customer_id] = await customer_tags(conn, event.customer_id)
+            if not in_audience(challenge.audience_tags, tags[event.customer_id]):
+                continue
+            facts = facts_of(event.type, event.payload)
+            if any(matches(step, event.type, facts) for step in rule.steps):
+                _, completions = await settle(conn, event, await move(conn, [live], event, facts, tz))
+                keys += [c.award_key for c in completions]
+                keys += [b.award_key for c in completions for b in c.badges]
+            counted += 1
+        done = len(events) < size
+        if events:
+            challenge.backfill_at, challenge.backfill_event_id = events[-1].occurred_at, events[-1].id
+        if done:
+            challenge.backfilled_at = datetime.now(UTC)
+        await challenge.save(
+            using_db=conn, update_fields=["backfill_at", "backfill_event_id", "backfilled_at", "updated_at"]
+        )
+    return Batch(counted, done, keys, events[-1].id if events else None)

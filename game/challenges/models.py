@@ -55,6 +55,9 @@ class Challenge(Model):
     backfill = fields.BooleanField(default=False, db_default=False)
     published_at = fields.DatetimeField(null=True)
     backfilled_at = fields.DatetimeField(null=True)
+    # Where the backfill has got to, in (occurred_at, id) order: it commits a batch of events at a time.
+    backfill_at = fields.DatetimeField(null=True)
+    backfill_event_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

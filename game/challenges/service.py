@@ -12,12 +12,12 @@ from arq.connections import ArqRedis
 from tortoise.transactions import in_transaction
 
 from game.badges.models import Badge, BadgeStatus
+from game.challenges.backfill import enqueue_backfill
 from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
 from game.challenges.periods import local_day, period_at
 from game.customers.tags import in_audience, validate_tags
 from game.drafts import replace_draft
 from game.errors import DomainError, ErrorCode, bad_input, not_found
-from game.events.queue import BACKFILL_CHALLENGE
 from game.rules.index import invalidate
 from game.rules.language import parse_rule
 from game.rules.progress import empty_progress, value_on
@@ -141,7 +141,7 @@ async def change_status(challenge_id: int, action: Action, arq: ArqRedis) -> Cha
         await challenge.save(using_db=conn, update_fields=["status", "published_at", "updated_at"])
     await invalidate(arq)
     if challenge.status is ChallengeStatus.ACTIVE and challenge.backfill and challenge.backfilled_at is None:
-        await arq.enqueue_job(BACKFILL_CHALLENGE, challenge.id, _job_id=f"backfill:{challenge.id}")
+        await enqueue_backfill(arq, challenge.id)
     return challenge
 
 

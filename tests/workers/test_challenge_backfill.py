@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from app.settings import Settings
+from game.events.models import Event
 from tests import factories as f
 from tests.challenge_helpers import CHALLENGES, process_all, published_challenge
 from tests.graphql import GraphQL
@@ -76,3 +77,36 @@ async def test_backfill_keeps_to_the_window(gql: GraphQL, settings: Settings, re
 
     assert await backfill_challenge(_ctx(settings, redis), int(challenge_id)) == 2
     assert await _progress(gql, alice) == [2]
+
+
+async def test_a_long_backfill_commits_batch_by_batch_and_hands_over(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, _, alice = await _history(gql, settings, redis, [5, 4, 3, 2])
+    bob = await f.customer(gql)
+    await gql(f.RECORD_PURCHASE, {"input": f.purchase(bob.id, "B-1", 100)}, api_key=await f.api_key("till-2"))
+    await process_all(settings, redis)
+    challenge_id = int(await published_challenge(gql, marketer, THREE_PURCHASES, backfill=True))
+    # Batches of two events, and a job that hands over as soon as it has committed one.
+    ctx = _ctx(settings.model_copy(update={"backfill_batch": 2, "worker_job_timeout_s": 0}), redis)
+    events = sorted(
+        await Event.filter(type="purchase").order_by("occurred_at", "id").values_list("id", flat=True)
+    )
+
+    assert await backfill_challenge(ctx, challenge_id) == 2
+    # Committed: Alice's two oldest purchases count, whatever happens to this worker now.
+    assert await _progress(gql, alice) == [2]
+    assert await redis.exists(f"arq:job:backfill:{challenge_id}:after:{events[1]}") == 1
+
+    assert await backfill_challenge(ctx, challenge_id) == 2
+    assert await redis.exists(f"arq:job:backfill:{challenge_id}:after:{events[3]}") == 1
+    assert await backfill_challenge(ctx, challenge_id) == 1  # Bob's, the last: done
+    assert await backfill_challenge(ctx, challenge_id) == 0
+
+    [done] = (await gql(CHALLENGES, {"status": "COMPLETED"}, token=alice.token))["challenges"]
+    assert done["steps"][0]["value"] == 3
+    assert await _progress(gql, bob) == [1]
+    me = (await gql(f.ME, token=alice.token))["me"]
+    assert [e["node"]["delta"] for e in me["ledger"]["edges"] if e["node"]["kind"] == "BONUS"] == [50]
+    # The completion's notification went to the delivery job like the worker's own.
+    assert await redis.exists(f"arq:job:notify:challenge:{challenge_id}:{alice.id}:once") == 1
