@@ -1,13 +1,14 @@
-"""Live balance updates over Redis pub/sub (derived state: a missed message loses nothing)."""
+"""Live balance updates (see game/live.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from uuid import UUID
 
 from redis.asyncio import Redis
+
+from game.live import listen, publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,19 +23,9 @@ def _channel(customer_id: UUID) -> str:
 
 
 async def publish_points_change(redis: Redis, customer_id: UUID, change: PointsChange) -> None:
-    message = json.dumps({"balance": change.balance, "delta": change.delta, "reason": change.reason})
-    await redis.publish(_channel(customer_id), message)
+    await publish(redis, _channel(customer_id), asdict(change))
 
 
 async def points_changes(redis: Redis, customer_id: UUID) -> AsyncIterator[PointsChange]:
-    pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(_channel(customer_id))
-    try:
-        async for message in pubsub.listen():
-            data = json.loads(message["data"])
-            yield PointsChange(
-                balance=int(data["balance"]), delta=int(data["delta"]), reason=str(data["reason"])
-            )
-    finally:
-        await pubsub.unsubscribe()
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+    async for data in listen(redis, _channel(customer_id)):
+        yield PointsChange(balance=int(data["balance"]), delta=int(data["delta"]), reason=str(data["reason"]))

@@ -1,0 +1,26 @@
+"""Live updates over Redis pub/sub, one channel per customer and kind: derived state, so a message missed
+(no subscriber, a dropped connection) loses nothing; the database has it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis.asyncio import Redis
+
+
+async def publish(redis: Redis, channel: str, message: dict[str, Any]) -> None:
+    await redis.publish(channel, json.dumps(message))
+
+
+async def listen(redis: Redis, channel: str) -> AsyncIterator[dict[str, Any]]:
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(channel)
+    try:
+        async for message in pubsub.listen():
+            data: dict[str, Any] = json.loads(message["data"])
+            yield data
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
