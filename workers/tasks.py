@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from arq import Retry
@@ -17,23 +18,15 @@ from game.events import processing
 from game.events.queue import enqueue_processing
 from game.notifications import service as notifications
 
+T = TypeVar("T")
+
 
 async def process_event(ctx: dict[str, Any], event_id: int) -> str:
     settings = ctx["settings"]
     if settings.process_event_delay_s:
         await asyncio.sleep(settings.process_event_delay_s)
-    try:
-        # SIGTERM cancels running jobs: the shield lets the transaction finish (commit or roll back) rather
-        # than leaving the connection mid-transaction; arq re-runs the job if it never reported completion.
-        processed = await asyncio.shield(
-            processing.process_event(event_id, ZoneInfo(settings.programme_timezone), ctx["redis"])
-        )
-    except IntegrityError:
-        raise
-    except (DBConnectionError, OperationalError, TransactionRollbackError) as exc:
-        # A lost connection, a locked SQLite file, a PostgreSQL deadlock or serialization failure pass;
-        # arq gives up on a job only after max_tries.
-        raise Retry(defer=min(ctx["job_try"], 10)) from exc
+    tz = ZoneInfo(settings.programme_timezone)
+    processed = await _transaction(ctx, processing.process_event(event_id, tz, ctx["redis"]))
     await processing.announce(ctx["redis"], processed)
     await notifications.enqueue_delivery(ctx["redis"], processed.notifications)
     return processed.outcome.value
@@ -51,7 +44,7 @@ async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:
     counted = 0
     while True:
         # Each batch commits with the cursor: a run killed between batches goes on from the last one.
-        batch = await asyncio.shield(backfill.backfill_batch(challenge_id, tz, settings.backfill_batch))
+        batch = await _transaction(ctx, backfill.backfill_batch(challenge_id, tz, settings.backfill_batch))
         counted += batch.counted
         await notifications.enqueue_delivery(ctx["redis"], batch.notifications)
         if batch.done:
@@ -62,11 +55,31 @@ async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:
 
 
 async def requeue_unprocessed(ctx: dict[str, Any]) -> int:
-    """Cron: hands the workers any event or notification whose job was lost between commit and enqueue."""
+    """Cron: hands the workers any event, notification or backfill whose job was lost (between commit and
+    enqueue, with a wiped Redis, or given up after max_tries)."""
     older_than = timedelta(seconds=ctx["settings"].requeue_after_s)
     ids = await processing.unprocessed_event_ids(older_than=older_than)
     for event_id in ids:
         await enqueue_processing(ctx["redis"], event_id)
     keys = await notifications.unsent_keys(older_than=older_than)
     await notifications.enqueue_delivery(ctx["redis"], keys)
-    return len(ids) + len(keys)
+    unfinished = await backfill.unfinished_backfills(older_than=older_than)
+    for challenge_id, after_event_id in unfinished:
+        await backfill.enqueue_backfill(ctx["redis"], challenge_id, after_event_id)
+    return len(ids) + len(keys) + len(unfinished)
+
+
+async def _transaction(ctx: dict[str, Any], work: Awaitable[T]) -> T:
+    """Runs one of game/'s transactions for a job.
+
+    SIGTERM cancels running jobs: the shield lets the transaction finish (commit or roll back) rather than
+    leaving the connection mid-transaction; arq re-runs the job if it never reported completion. A lost
+    connection, a locked SQLite file, a PostgreSQL deadlock or serialization failure pass: the job is
+    retried, and arq gives up only after max_tries.
+    """
+    try:
+        return await asyncio.shield(work)
+    except IntegrityError:
+        raise
+    except (DBConnectionError, OperationalError, TransactionRollbackError) as exc:
+        raise Retry(defer=min(ctx["job_try"], 10)) from exc

@@ -11,7 +11,7 @@ from the cursor.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,18 @@ async def enqueue_backfill(arq: ArqRedis, challenge_id: int, after_event_id: int
     # A job id per position: a finished job's kept result must not block the job that goes on from there.
     job_id = f"backfill:{challenge_id}" + (f":after:{after_event_id}" if after_event_id else "")
     await arq.enqueue_job(BACKFILL_CHALLENGE, challenge_id, _job_id=job_id)
+
+
+async def unfinished_backfills(older_than: timedelta) -> list[tuple[int, int | None]]:
+    """Live challenges published with backfill longer ago than `older_than` that have not finished it:
+    (challenge id, the last event it counted)."""
+    rows = Challenge.filter(
+        status=ChallengeStatus.ACTIVE,
+        backfill=True,
+        backfilled_at=None,
+        published_at__lt=datetime.now(UTC) - older_than,
+    )
+    return [(c.id, c.backfill_event_id) for c in await rows.order_by("id")]
 
 
 async def backfill_batch(challenge_id: int, tz: ZoneInfo, size: int) -> Batch:

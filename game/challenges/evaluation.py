@@ -132,9 +132,10 @@ async def settle(
 ) -> tuple[list[Moved], list[Completion]]:
     """Budgets, rewards and saves, after every progress lock is held.
 
-    Every transaction locks in one order, progress rows, then challenge rows (budgets), then the customer's
-    balance (rewards), each in challenge order; taking the balance in the middle of the progress rows let two
-    events of one customer deadlock.
+    Progress rows are locked first, then challenge rows (budgets, in challenge order), then the customer's
+    balance and badge rows (rewards). `process_event` also holds the customer's row throughout, so two
+    events of one customer never interleave; a backfill, which does not, can still meet `process_event` on
+    a challenge row, and the deadlock PostgreSQL then reports is retried by the job that lost.
     """
     granted = [
         p
@@ -146,11 +147,10 @@ async def settle(
         p.progress.counters["completions"] += 1
         key = _award_key(p.challenge, event, p.period, p.completions)
         balance = await _reward(conn, p.challenge, event, key)
-        badges = p.challenge.reward_badge_id and await grant(
-            conn, p.challenge.reward_badge_id, event.customer_id, event.id
-        )
+        badge_id = p.challenge.reward_badge_id
+        badges = await grant(conn, badge_id, event.customer_id, event.id) if badge_id else []
         completion = Completion(
-            p.challenge.id, p.period, p.challenge.reward_points, balance, key, tuple(badges or ())
+            p.challenge.id, p.period, p.challenge.reward_points, balance, key, tuple(badges)
         )
         await _notify(conn, event.customer_id, p.challenge, completion)
         completions.append(completion)

@@ -11,7 +11,7 @@ from game.events.models import Event
 from tests import factories as f
 from tests.challenge_helpers import CHALLENGES, process_all, published_challenge
 from tests.graphql import GraphQL
-from workers.tasks import backfill_challenge
+from workers.tasks import backfill_challenge, requeue_unprocessed
 
 THREE_PURCHASES = {"steps": [{"event": "purchase", "aggregate": "count", "target": 3}]}
 
@@ -110,3 +110,19 @@ async def test_a_long_backfill_commits_batch_by_batch_and_hands_over(
     assert [e["node"]["delta"] for e in me["ledger"]["edges"] if e["node"]["kind"] == "BONUS"] == [50]
     # The completion's notification went to the delivery job like the worker's own.
     assert await redis.exists(f"arq:job:notify:challenge:{challenge_id}:{alice.id}:once") == 1
+
+
+async def test_the_sweeper_hands_over_a_backfill_whose_job_was_lost(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, _, alice = await _history(gql, settings, redis, [3, 2])
+    challenge_id = int(await published_challenge(gql, marketer, THREE_PURCHASES, backfill=True))
+    await redis.delete(f"arq:job:backfill:{challenge_id}")  # Redis wiped, or the job gave up
+    ctx = _ctx(settings.model_copy(update={"requeue_after_s": 0}), redis)
+
+    assert await requeue_unprocessed(ctx) == 1
+    assert await redis.exists(f"arq:job:backfill:{challenge_id}") == 1
+    assert await backfill_challenge(ctx, challenge_id) == 2
+    assert await _progress(gql, alice) == [2]
+    # Finished: nothing more to hand over.
+    assert await requeue_unprocessed(ctx) == 0
