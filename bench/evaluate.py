@@ -60,12 +60,13 @@ from game.challenges.periods import period_at
 from game.challenges.service import Action, ChallengeInput, change_status, create_challenge
 from game.customers.service import register
 from game.events import processing
-from game.events.live_rules import live_rules
+from game.events.live_rules import LiveRules, live_rules
 from game.events.models import Event
 from game.events.processing import Outcome, Processed
 from game.events.queue import PROCESS_EVENT, enqueue_processing
 from game.ledger.service import find_drift
 from game.rules.facts import facts_of
+from game.rules.generation import current_generation
 from game.rules.progress import matches
 from workers.settings import build_worker
 
@@ -291,7 +292,7 @@ async def publish_badges(arq: ArqRedis) -> list[Badge]:
     published = []
     for _, data in badge_specs():
         badge = await create_badge(data)
-        published.append(await change_badge_status(badge.id, BadgeStatus.ACTIVE, arq))
+        published.append(await change_badge_status(badge.id, BadgeStatus.ACTIVE))
     return published
 
 
@@ -699,6 +700,11 @@ async def customers(group: str) -> list[UUID]:
     ]
 
 
+async def current_rules() -> LiveRules:
+    async with in_transaction() as conn:
+        return await live_rules(conn, await current_generation(conn))
+
+
 async def prepare(setup: Setup) -> None:
     """Challenges, customers and their histories; prints what it made."""
     now = datetime.now(UTC)
@@ -710,7 +716,7 @@ async def prepare(setup: Setup) -> None:
         print(f"  {n:>3}  {kind}")
     print("  (3 of the category counts are for tag 'vip' only, 3 ended last month; 1 in 4 can be completed")
     print("  3 times per period; recurrence none/daily/weekly/monthly in turn)")
-    live = await live_rules(setup.arq)
+    live = await current_rules()
     for event_type in ("purchase", "check_in"):
         print(f"a {event_type} event concerns {len(live.challenges[event_type])} of them")
     print(f"{len(badges)} active badges:")
@@ -759,8 +765,8 @@ def sized(warm_up: Run, seconds: float) -> int:
 async def rounds(setup: Setup) -> dict[str, list[Run]]:
     process: dict[str, Process] = {
         NOOP: mark_processed,
-        MAIN: lambda event_id: processing.process_event(event_id, setup.tz, setup.arq),
-        BIG: lambda event_id: processing.process_event(event_id, setup.tz, setup.arq),
+        MAIN: lambda event_id: processing.process_event(event_id, setup.tz),
+        BIG: lambda event_id: processing.process_event(event_id, setup.tz),
     }
     targets, ids = list(process), setup.ids
     warm_up = {}
@@ -798,7 +804,7 @@ async def candidates(redis: Redis, ids: list[int]) -> tuple[float, float]:
     admitted = passing = 0
     for event in await Event.filter(id__in=ids):
         facts = facts_of(event.type, event.payload)
-        for live in (await live_rules(redis)).challenges.get(event.type, []):
+        for live in (await current_rules()).challenges.get(event.type, []):
             challenge, at = live.challenge, event.occurred_at
             ended = challenge.ends_at is not None and challenge.ends_at <= at
             if challenge.audience_tags or at < challenge.starts_at or ended:

@@ -49,7 +49,7 @@ async def seed_demo(arq: ArqRedis) -> Demo:
     badges = await _demo_badges(arq)
     # Before the purchases: the worker counts their three days in a row once it processes them.
     if await streak_config() is None:
-        await configure_streak(DEMO_STREAK, arq)
+        await configure_streak(DEMO_STREAK)
     # Dated from the account's creation, so a re-run sends the same orders and they are recognised as replays.
     start = customer.created_at.astimezone(UTC).replace(microsecond=0)
     for n, (amount, items) in enumerate(
@@ -174,6 +174,6 @@ async def _demo_badges(arq: ArqRedis) -> dict[str, int]:
         badge = await Badge.get_or_none(key=data.key)
         if badge is None:
             badge = await create_badge(data)
-            badge = await change_badge_status(badge.id, BadgeStatus.ACTIVE, arq)
+            badge = await change_badge_status(badge.id, BadgeStatus.ACTIVE)
         ids[data.key] = badge.id
     return ids

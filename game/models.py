@@ -12,4 +12,5 @@ MODEL_MODULES = [
     "game.eco.models",
     "game.notifications.models",
     "game.streaks.models",
+    "game.rules.models",
 ]

@@ -31,6 +31,7 @@ TABLES = [
     "badge_progress",
     "streak_state",
     "streak_setting",
+    "rules_generation",
     "ledger_entry",
     "eco_contribution",
     "eco_action_type",

@@ -26,7 +26,7 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
     if settings.process_event_delay_s:
         await asyncio.sleep(settings.process_event_delay_s)
     tz = ZoneInfo(settings.programme_timezone)
-    processed = await _transaction(ctx, processing.process_event(event_id, tz, ctx["redis"]))
+    processed = await _transaction(ctx, processing.process_event(event_id, tz))
     await processing.announce(ctx["redis"], processed)
     await notifications.enqueue_delivery(ctx["redis"], processed.notifications)
     return processed.outcome.value

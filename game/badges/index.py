@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from game.badges.levels import Level
 from game.badges.models import Badge, BadgeStatus
 from game.rules.index import by_event_type
@@ -17,9 +19,10 @@ class LiveBadge:
     levels: list[Level]
 
 
-async def load_live_badges() -> dict[str, list[LiveBadge]]:
+async def load_live_badges(conn: BaseDBAsyncClient) -> dict[str, list[LiveBadge]]:
     live = []
-    for badge in await Badge.filter(status=BadgeStatus.ACTIVE, rule__not_isnull=True).order_by("id"):
+    rows = Badge.filter(status=BadgeStatus.ACTIVE, rule__not_isnull=True).using_db(conn)
+    for badge in await rows.order_by("id"):
         rule = parse_rule(badge.rule)
         live.append(LiveBadge(badge, rule, [Level.from_json(x) for x in badge.levels]))
     return by_event_type((item, item.rule) for item in live)

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
@@ -18,7 +17,7 @@ from game.badges.models import Badge, BadgeAward, BadgeProgress, BadgeStatus
 from game.customers.tags import in_audience, validate_tags
 from game.drafts import replace_draft
 from game.errors import DomainError, ErrorCode, bad_input, not_found
-from game.rules.index import invalidate
+from game.rules.generation import bump
 from game.rules.language import Rule, parse_rule
 from game.rules.progress import empty_progress
 from game.validation import icon, localized
@@ -76,13 +75,14 @@ async def get_badge(badge_id: int) -> Badge:
     return badge
 
 
-async def change_status(badge_id: int, target: BadgeStatus, redis: Redis) -> Badge:
+async def change_status(badge_id: int, target: BadgeStatus) -> Badge:
     """DRAFT to ACTIVE (publish), DRAFT or ACTIVE to ARCHIVED: earned levels stay, nothing more is earned."""
     allowed = {
         BadgeStatus.ACTIVE: {BadgeStatus.DRAFT},
         BadgeStatus.ARCHIVED: {BadgeStatus.DRAFT, BadgeStatus.ACTIVE},
     }
     async with in_transaction() as conn:
+        await bump(conn)
         badge = await Badge.select_for_update().using_db(conn).get_or_none(id=badge_id)
         if badge is None:
             raise not_found("no badge with this id")
@@ -93,7 +93,6 @@ async def change_status(badge_id: int, target: BadgeStatus, redis: Redis) -> Bad
         if target is BadgeStatus.ACTIVE:
             badge.published_at = datetime.now(UTC)
         await badge.save(using_db=conn, update_fields=["status", "published_at", "updated_at"])
-    await invalidate(redis)
     return badge
 
 

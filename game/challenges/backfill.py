@@ -1,11 +1,13 @@
 """Backfill: a challenge published with `backfill` also counts the events of its window recorded before.
 
 Events processed before publication were evaluated without this challenge; later ones are evaluated by
-`process_event` with it. So the backfill takes exactly the window's events processed before `published_at`,
-in the order they happened, once. It goes a batch at a time, each batch one transaction with the challenge
-row locked that also moves the challenge's cursor (`backfill_at`, `backfill_event_id`), and sets
-`backfilled_at` after the last: a run killed half-way loses at most its open batch, and the next run goes on
-from the cursor.
+`process_event` with it. Each event is stamped with the rules generation it was evaluated with, and the
+publication with the generation it made (game/rules/generation.py), so the backfill takes exactly the
+window's events stamped with an earlier one, in the order they happened, once.
+
+It goes a batch at a time, each batch one transaction with the challenge row locked that also moves the
+challenge's cursor (`backfill_at`, `backfill_event_id`), and sets `backfilled_at` after the last: a run
+killed half-way loses at most its open batch, and the next run goes on from the cursor.
 """
 
 from __future__ import annotations
@@ -57,6 +59,16 @@ async def unfinished_backfills(older_than: timedelta) -> list[tuple[int, int | N
     return [(c.id, c.backfill_event_id) for c in await rows.order_by("id")]
 
 
+def _evaluated_without(challenge: Challenge) -> Q:
+    """The events the engine evaluated before the challenge went live."""
+    if challenge.published_generation is None:  # published before generations were stamped (migration 0010)
+        return Q(processed_at__lt=challenge.published_at)
+    # Unstamped events were processed before generations existed, so before this publication.
+    return Q(processed_at__not_isnull=True) & (
+        Q(rules_generation__lt=challenge.published_generation) | Q(rules_generation__isnull=True)
+    )
+
+
 async def backfill_batch(challenge_id: int, tz: ZoneInfo, size: int) -> Batch:
     """Counts the next `size` events at most; `done` once there is nothing (more) to do."""
     async with in_transaction() as conn:
@@ -71,11 +83,8 @@ async def backfill_batch(challenge_id: int, tz: ZoneInfo, size: int) -> Batch:
             return Batch(0, done=True)
         rule = parse_rule(challenge.rule)
         live = Live(challenge, rule)
-        query = Event.filter(
-            type__in=sorted(rule.event_types),
-            processed_at__lt=challenge.published_at,
-            occurred_at__gte=challenge.starts_at,
-        ).using_db(conn)
+        query = Event.filter(type__in=sorted(rule.event_types), occurred_at__gte=challenge.starts_at)
+        query = query.using_db(conn).filter(_evaluated_without(challenge))
         if challenge.ends_at is not None:
             query = query.filter(occurred_at__lt=challenge.ends_at)
         if challenge.backfill_at is not None:

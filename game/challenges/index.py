@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from game.challenges.models import Challenge, ChallengeStatus
 from game.rules.index import by_event_type
 from game.rules.language import Rule, parse_rule
@@ -15,6 +17,7 @@ class Live:
     rule: Rule
 
 
-async def load_live_challenges() -> dict[str, list[Live]]:
-    live = [Live(c, parse_rule(c.rule)) for c in await Challenge.filter(status=ChallengeStatus.ACTIVE)]
+async def load_live_challenges(conn: BaseDBAsyncClient) -> dict[str, list[Live]]:
+    rows = await Challenge.filter(status=ChallengeStatus.ACTIVE).using_db(conn)
+    live = [Live(c, parse_rule(c.rule)) for c in rows]
     return by_event_type((item, item.rule) for item in sorted(live, key=lambda item: item.challenge.id))

@@ -54,6 +54,8 @@ class Challenge(Model):
     # Count the window's events recorded before publication; done once, by a worker job.
     backfill = fields.BooleanField(default=False, db_default=False)
     published_at = fields.DatetimeField(null=True)
+    # The rules generation its first publication made: events evaluated with an earlier one did not see it.
+    published_generation = fields.BigIntField(null=True)
     backfilled_at = fields.DatetimeField(null=True)
     # Where the backfill has got to, in (occurred_at, id) order: it commits a batch of events at a time.
     backfill_at = fields.DatetimeField(null=True)

@@ -18,7 +18,7 @@ from game.challenges.periods import local_day, period_at
 from game.customers.tags import in_audience, validate_tags
 from game.drafts import replace_draft
 from game.errors import DomainError, ErrorCode, bad_input, not_found
-from game.rules.index import invalidate
+from game.rules.generation import bump
 from game.rules.language import parse_rule
 from game.rules.progress import empty_progress, value_on
 from game.validation import bounded, icon, localized, optional
@@ -124,6 +124,7 @@ _TRANSITIONS: dict[Action, tuple[set[ChallengeStatus], ChallengeStatus]] = {
 async def change_status(challenge_id: int, action: Action, arq: ArqRedis) -> Challenge:
     allowed, target = _TRANSITIONS[action]
     async with in_transaction() as conn:
+        generation = await bump(conn)
         challenge = await Challenge.select_for_update().using_db(conn).get_or_none(id=challenge_id)
         if challenge is None:
             raise not_found("no challenge with this id")
@@ -137,9 +138,10 @@ async def change_status(challenge_id: int, action: Action, arq: ArqRedis) -> Cha
                 raise DomainError(ErrorCode.CONFLICT, "publish the challenge's reward badge first")
         challenge.status = target
         if target is ChallengeStatus.ACTIVE and challenge.published_at is None:
-            challenge.published_at = datetime.now(UTC)
-        await challenge.save(using_db=conn, update_fields=["status", "published_at", "updated_at"])
-    await invalidate(arq)
+            challenge.published_at, challenge.published_generation = datetime.now(UTC), generation
+        await challenge.save(
+            using_db=conn, update_fields=["status", "published_at", "published_generation", "updated_at"]
+        )
     if challenge.status is ChallengeStatus.ACTIVE and challenge.backfill and challenge.backfilled_at is None:
         await enqueue_backfill(arq, challenge.id)
     return challenge

@@ -1,31 +1,40 @@
-"""Everything the engine evaluates an event against, as one cached snapshot (see game/rules/index.py)."""
+"""Everything the engine evaluates an event against, as one snapshot cached per process and reloaded when
+the rules generation moves (game/rules/generation.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.badges.index import LiveBadge, load_live_badges
 from game.challenges.index import Live, load_live_challenges
-from game.rules.index import Cached, current_version
+from game.rules.generation import Generation
 from game.streaks.rules import StreakConfig
 from game.streaks.service import streak_config
 
 
 @dataclass(frozen=True, slots=True)
 class LiveRules:
+    generation: Generation
     challenges: dict[str, list[Live]]
     badges: dict[str, list[LiveBadge]]
     streak: StreakConfig | None
 
 
-async def _load() -> LiveRules:
-    return LiveRules(await load_live_challenges(), await load_live_badges(), await streak_config())
+_cache: list[LiveRules] = []
 
 
-_cache: Cached[LiveRules] = Cached(_load)
-
-
-async def live_rules(redis: Redis) -> LiveRules:
-    return await _cache.get(await current_version(redis))
+async def live_rules(conn: BaseDBAsyncClient, generation: Generation) -> LiveRules:
+    """The snapshot of `generation`, read through `conn`: call it inside a transaction that holds the rules
+    lock and has read `generation`, so that what it loads is that generation exactly."""
+    if _cache and _cache[0].generation == generation and generation.changed_at is not None:
+        return _cache[0]
+    rules = LiveRules(
+        generation,
+        await load_live_challenges(conn),
+        await load_live_badges(conn),
+        await streak_config(conn),
+    )
+    _cache[:] = [rules]
+    return rules

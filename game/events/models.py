@@ -27,6 +27,9 @@ class Event(Model):
     occurred_at = fields.DatetimeField()
     recorded_at = fields.DatetimeField(auto_now_add=True)
     processed_at = fields.DatetimeField(null=True, db_index=True)
+    # The rules generation the engine evaluated it with (game/rules/generation.py): a backfill counts the
+    # events evaluated before its challenge went live, exactly. Null for events processed before it existed.
+    rules_generation = fields.BigIntField(null=True)
 
     class Meta:
         table = "event"

@@ -23,6 +23,7 @@ from game.events.live_rules import live_rules
 from game.events.models import Event
 from game.ledger.live import PointsChange, publish_points_change
 from game.rules.facts import facts_of
+from game.rules.generation import GENERATION_SQL, SHARED_LOCK_SQL, Generation
 from game.sql import execute, fetch_one
 from game.streaks.service import MilestoneReward, record_activity, reward_milestone
 
@@ -66,22 +67,25 @@ class Processed:
         return changes
 
 
-async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
+async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
     """Idempotent: the event row is locked and marked in the same transaction as the effects, so a run
     killed before commit leaves nothing behind and the next run does the whole work once.
 
     The customer's row is locked next, for the whole evaluation: two workers on two events of one customer
     take turns rather than meeting on the streak, progress rows and the balance in different orders. The
     only rows shared between customers, challenge budgets, are locked in challenge order.
+
+    The first statement also takes the rules lock (shared), so the definitions cannot change under the
+    evaluation, and the second reads their generation: see game/rules/generation.py.
     """
-    live = await live_rules(redis)
     async with in_transaction() as conn:
         event = await _locked_event(conn, event_id)
         if event is None:
             return Processed(Outcome.MISSING)
         if event.processed_at is not None:
             return Processed(Outcome.ALREADY_PROCESSED, event.customer_id)
-        tags = await _locked_customer_tags(conn, event.customer_id)
+        tags, generation = await _locked_customer(conn, event.customer_id)
+        live = await live_rules(conn, generation)
         facts = facts_of(event.type, event.payload)
         reached = await record_activity(conn, live.streak, event, tz)
         moved, completions = await evaluate(conn, live.challenges.get(event.type, []), event, facts, tags, tz)
@@ -95,25 +99,41 @@ async def process_event(event_id: int, tz: ZoneInfo, redis: Redis) -> Processed:
             lambda audience: in_audience(audience, tags),
         )
         milestone = await reward_milestone(conn, event, reached) if reached else None
-        await execute(conn, "UPDATE event SET processed_at = $1 WHERE id = $2", datetime.now(UTC), event.id)
+        await execute(
+            conn,
+            "UPDATE event SET processed_at = $1, rules_generation = $2 WHERE id = $3",
+            datetime.now(UTC),
+            generation.number,
+            event.id,
+        )
     return Processed(Outcome.PROCESSED, event.customer_id, moved, completions, badges, milestone)
 
 
 async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> Event | None:
     # Raw SQL, here and for marking it processed: the ORM's query building cost more CPU than the query.
-    lock = " FOR UPDATE" if conn.capabilities.dialect == "postgres" else ""
-    sql = f"SELECT * FROM event WHERE id = {int(event_id)}{lock}"
+    if conn.capabilities.dialect == "postgres":
+        # The rules lock is taken in this first statement, so that the next one, which reads the rules
+        # generation, starts after it is granted and sees the last change that committed.
+        sql = (
+            f"SELECT event.* FROM event, {SHARED_LOCK_SQL}"
+            f" WHERE event.id = {int(event_id)} FOR UPDATE OF event"
+        )
+    else:
+        sql = f"SELECT * FROM event WHERE id = {int(event_id)}"
     rows: list[Event] = await Event.raw(sql, using_db=conn)
     return rows[0] if rows else None
 
 
-async def _locked_customer_tags(conn: BaseDBAsyncClient, customer_id: UUID) -> list[str]:
+async def _locked_customer(conn: BaseDBAsyncClient, customer_id: UUID) -> tuple[list[str], Generation]:
+    """The customer's tags, and the rules generation to evaluate with."""
     # NO KEY: rows that reference the customer (ledger entries, events) may still be inserted meanwhile.
     # Raw SQL: every event asks this, and the ORM would read the whole customer row.
     lock = " FOR NO KEY UPDATE" if conn.capabilities.dialect == "postgres" else ""
-    row = await fetch_one(f"SELECT tags FROM customer WHERE id = $1{lock}", customer_id, conn=conn)
-    tags: list[str] = json.loads(row["tags"]) if row else []
-    return tags
+    sql = f"SELECT tags, {GENERATION_SQL} FROM customer WHERE id = $1{lock}"
+    row = await fetch_one(sql, customer_id, conn=conn)
+    assert row is not None  # the event's foreign key
+    tags: list[str] = json.loads(row["tags"])
+    return tags, Generation.of_row(row)
 
 
 async def announce(redis: Redis, processed: Processed) -> None:

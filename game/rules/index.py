@@ -1,50 +1,14 @@
-"""Marketers' definitions as the workers evaluate them, cached per worker process under one version.
-
-Any change that the engine must see (publishing, pausing or archiving a challenge or a badge, configuring
-the streak) writes a fresh random version to Redis; a worker reloads when the version differs from the one it
-loaded with, so an event costs one Redis GET, not a query per kind of definition. Random rather than a
-counter: after Redis is wiped, a counter would count the same numbers again and a stale cache could match.
-RELOAD_S bounds staleness regardless.
-"""
+"""Marketers' definitions indexed the way the engine looks them up: by the event types their rules mention."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
-
-from redis.asyncio import Redis
+from collections.abc import Iterable
+from typing import TypeVar
 
 from game.rules.language import Rule
 
-VERSION_KEY = "tessera:rules:version"
-RELOAD_S = 30.0
 T = TypeVar("T")
-
-
-async def invalidate(redis: Redis) -> None:
-    await redis.set(VERSION_KEY, uuid.uuid4().hex)
-
-
-async def current_version(redis: Redis) -> bytes | None:
-    version: bytes | None = await redis.get(VERSION_KEY)
-    return version
-
-
-@dataclass
-class Cached(Generic[T]):
-    load: Callable[[], Awaitable[T]]
-    version: bytes | None = None
-    loaded_at: float = float("-inf")
-    value: T | None = None
-
-    async def get(self, version: bytes | None) -> T:
-        if self.value is None or version != self.version or time.monotonic() - self.loaded_at > RELOAD_S:
-            self.value, self.version, self.loaded_at = await self.load(), version, time.monotonic()
-        return self.value
 
 
 def by_event_type(items: Iterable[tuple[T, Rule]]) -> dict[str, list[T]]:

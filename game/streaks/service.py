@@ -9,8 +9,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from game.challenges.periods import local_day
 from game.events.models import Event
@@ -18,7 +18,7 @@ from game.ledger.models import EntryKind, LedgerEntry
 from game.ledger.service import post_entry
 from game.notifications.models import NotificationKind
 from game.notifications.service import queue_notification
-from game.rules.index import invalidate
+from game.rules.generation import bump
 from game.sql import execute
 from game.streaks.models import StreakPeriod, StreakSetting, StreakState
 from game.streaks.rules import (
@@ -37,10 +37,11 @@ from game.streaks.rules import (
 SETTING_ID = 1
 
 
-async def configure_streak(config: StreakConfig, redis: Redis) -> StreakConfig:
+async def configure_streak(config: StreakConfig) -> StreakConfig:
     config = validated(config)
-    await StreakSetting.update_or_create(defaults=_columns(config), id=SETTING_ID)
-    await invalidate(redis)
+    async with in_transaction() as conn:
+        await bump(conn)
+        await StreakSetting.update_or_create(defaults=_columns(config), id=SETTING_ID, using_db=conn)
     return config
 
 

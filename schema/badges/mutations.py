@@ -37,15 +37,11 @@ class BadgeMutations:
         description="Start awarding a draft badge (marketer).", permission_classes=[IsMarketer]
     )
     async def publish_badge(self, info: Info, id: strawberry.ID) -> BadgeDefinition:
-        return BadgeDefinition.from_model(
-            await change_status(badge_id(id), BadgeStatus.ACTIVE, info.context.arq)
-        )
+        return BadgeDefinition.from_model(await change_status(badge_id(id), BadgeStatus.ACTIVE))
 
     @strawberry.mutation(
         description="Stop awarding a badge; levels already earned stay (marketer).",
         permission_classes=[IsMarketer],
     )
     async def archive_badge(self, info: Info, id: strawberry.ID) -> BadgeDefinition:
-        return BadgeDefinition.from_model(
-            await change_status(badge_id(id), BadgeStatus.ARCHIVED, info.context.arq)
-        )
+        return BadgeDefinition.from_model(await change_status(badge_id(id), BadgeStatus.ARCHIVED))

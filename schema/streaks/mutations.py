@@ -16,4 +16,4 @@ class StreakMutations:
         permission_classes=[IsMarketer],
     )
     async def configure_streak(self, info: Info, input: StreakSettingsInput) -> StreakSettings:
-        return StreakSettings.from_config(await configure_streak(input.to_config(), info.context.arq))
+        return StreakSettings.from_config(await configure_streak(input.to_config()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
@@ -9,9 +10,16 @@ from redis.asyncio import Redis
 from app.settings import Settings
 from game.events.models import Event
 from tests import factories as f
-from tests.challenge_helpers import CHALLENGES, process_all, published_challenge
+from tests.challenge_helpers import (
+    CHALLENGES,
+    CREATE,
+    PUBLISH,
+    challenge_input,
+    process_all,
+    published_challenge,
+)
 from tests.graphql import GraphQL
-from workers.tasks import backfill_challenge, requeue_unprocessed
+from workers.tasks import backfill_challenge, process_event, requeue_unprocessed
 
 THREE_PURCHASES = {"steps": [{"event": "purchase", "aggregate": "count", "target": 3}]}
 
@@ -126,3 +134,34 @@ async def test_the_sweeper_hands_over_a_backfill_whose_job_was_lost(
     assert await _progress(gql, alice) == [2]
     # Finished: nothing more to hand over.
     assert await requeue_unprocessed(ctx) == 0
+
+
+async def test_events_processed_during_publication_count_once_live_or_by_the_backfill(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    """Workers busy on events while a marketer publishes: each event is counted by the worker or by the
+    backfill, never by both and never by neither, however their transactions interleave."""
+    await f.earn_rule(points_per_unit=0)
+    marketer, key = await f.marketer_token(gql), await f.api_key()
+    customers = [await f.customer(gql) for _ in range(4)]
+    per_customer = 8
+    for n in range(per_customer):
+        for c in customers:
+            await gql(f.RECORD_PURCHASE, {"input": f.purchase(c.id, f"{c.id}-{n}", 100)}, api_key=key)
+    rule = {"steps": [{"event": "purchase", "aggregate": "count", "target": 1000}]}
+    created = await gql(CREATE, {"input": challenge_input(rule, backfill=True)}, token=marketer)
+    challenge_id = int(created["createChallenge"]["id"])
+    ids = await Event.filter(processed_at=None).order_by("id").values_list("id", flat=True)
+    ctx = _ctx(settings, redis)
+
+    async def publish_mid_way() -> None:
+        await asyncio.sleep(0.02)
+        await gql(PUBLISH, {"id": str(challenge_id)}, token=marketer)
+
+    outcomes = await asyncio.gather(*(process_event(ctx, i) for i in ids), publish_mid_way())
+    assert outcomes[:-1] == ["processed"] * len(ids)
+    while await backfill_challenge(ctx, challenge_id):
+        pass
+
+    for c in customers:
+        assert await _progress(gql, c) == [per_customer]
