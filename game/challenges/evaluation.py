@@ -168,13 +168,22 @@ async def settle(
     return moved, completions
 
 
+def budget_spent(challenge: Challenge) -> bool:
+    """No further completion fits the challenge's budgets: customers are no longer offered it. The same
+    test as `_within_budget`'s, on counters as read (they only grow, so "spent" is never premature)."""
+    c = challenge
+    return (c.budget_completions is not None and c.completions_count + 1 > c.budget_completions) or (
+        c.budget_points is not None and c.points_awarded + c.reward_points > c.budget_points
+    )
+
+
 async def _within_budget(conn: BaseDBAsyncClient, challenge_id: int) -> bool:
     """Counts one completion against the challenge's budgets, or refuses it when they are spent.
 
     One conditional UPDATE: it locks the challenge row (FOR NO KEY UPDATE, which does not wait for the
     key-share lock this transaction's progress rows hold on it), so completions by different customers at
-    once cannot overspend. A refused completion leaves the progress full but unrewarded; no later event can
-    move it.
+    once cannot overspend. A refused completion leaves the progress full but unrewarded (no later event can
+    move it), and the customer's challenges no longer show the challenge: see `budget_spent`.
     """
     row = await fetch_one(
         "UPDATE challenge SET completions_count = completions_count + 1, "

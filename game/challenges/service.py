@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from game.badges.models import Badge, BadgeStatus
 from game.challenges.backfill import enqueue_backfill
+from game.challenges.evaluation import budget_spent
 from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
 from game.challenges.periods import local_day, period_at
 from game.customers.tags import in_audience, validate_tags
@@ -212,7 +213,8 @@ async def customer_challenges(
     live = [
         c
         for c in await Challenge.filter(status=ChallengeStatus.ACTIVE).order_by("starts_at", "id")
-        if in_audience(c.audience_tags, tags)
+        # A spent budget ends the challenge for everyone who has not completed it: nothing left to win.
+        if in_audience(c.audience_tags, tags) and not budget_spent(c)
     ]
     if view is View.UPCOMING:
         return [

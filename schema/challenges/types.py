@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from game.badges.models import Badge
+from game.challenges.evaluation import budget_spent
 from game.challenges.models import Challenge
 from game.challenges.models import ChallengeStatus as Status
 from game.challenges.models import Recurrence as RecurrenceKind
@@ -84,6 +85,9 @@ class ChallengeDefinition:
     budget_points: int | None
     completions_count: int
     points_awarded: int
+    budget_spent: bool = strawberry.field(
+        description="No further completion fits the budgets: customers are no longer offered the challenge."
+    )
     backfill: bool
     backfilled_at: datetime | None
     created_at: datetime
@@ -109,6 +113,7 @@ class ChallengeDefinition:
             budget_points=c.budget_points,
             completions_count=c.completions_count,
             points_awarded=c.points_awarded,
+            budget_spent=budget_spent(c),
             backfill=c.backfill,
             backfilled_at=c.backfilled_at,
             created_at=c.created_at,

@@ -105,8 +105,28 @@ async def test_a_completion_budget_is_never_overspent(gql: GraphQL, settings: Se
     rewarded = [await _bonus_entries(gql, c) for c in customers]
 
     assert rewarded == [[50], [50], []]
-    definitions = await gql("{ challengeDefinitions { completionsCount pointsAwarded } }", token=marketer)
-    assert definitions["challengeDefinitions"] == [{"completionsCount": 2, "pointsAwarded": 100}]
+    definitions = await gql(
+        "{ challengeDefinitions { completionsCount pointsAwarded budgetSpent } }", token=marketer
+    )
+    assert definitions["challengeDefinitions"] == [
+        {"completionsCount": 2, "pointsAwarded": 100, "budgetSpent": True}
+    ]
+    # Nothing left to win: the challenge is no longer offered, also to customers who never took part.
+    late = await f.customer(gql)
+    for customer in [customers[2], late]:
+        assert (await gql(CHALLENGES, {"status": "ACTIVE"}, token=customer.token))["challenges"] == []
+
+
+async def test_a_budget_with_room_left_is_still_offered(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, _ = await _budgeted(gql, settings, redis, budgetPoints=200)  # 3 x 50 spent
+
+    definitions = await gql("{ challengeDefinitions { pointsAwarded budgetSpent } }", token=marketer)
+    assert definitions["challengeDefinitions"] == [{"pointsAwarded": 150, "budgetSpent": False}]
+    late = await f.customer(gql)
+    [offered] = (await gql(CHALLENGES, {"status": "ACTIVE"}, token=late.token))["challenges"]
+    assert offered["rewardPoints"] == 50
 
 
 async def test_a_points_budget_is_never_overspent(gql: GraphQL, settings: Settings, redis: Redis) -> None:
@@ -115,6 +135,9 @@ async def test_a_points_budget_is_never_overspent(gql: GraphQL, settings: Settin
     rewarded = [await _bonus_entries(gql, c) for c in customers]
 
     assert rewarded == [[50], [50], []]
+    # 100 of 120 spent: the next 50 would not fit.
+    late = await f.customer(gql)
+    assert (await gql(CHALLENGES, {"status": "ACTIVE"}, token=late.token))["challenges"] == []
 
 
 async def test_limit_and_budget_inputs_are_validated(gql: GraphQL) -> None:
