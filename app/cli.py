@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     p = command("export-schema", _export_schema, "write the GraphQL SDL")
     p.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="file to write, '-' for stdout")
     command("check-ledger", _check_ledger, "verify every cached balance equals the sum of its ledger entries")
+    command(
+        "requeue",
+        _requeue,
+        "enqueue the job of every unprocessed event, unsent notification and unfinished backfill "
+        "(after Redis was wiped or restored, without waiting for the worker's cron)",
+    )
     return parser
 
 
@@ -128,6 +134,23 @@ async def _check_ledger(settings: Settings, _args: argparse.Namespace) -> int:
         print(f"customer {d.customer_id}: cached {d.cached}, ledger {d.ledger}")
     print("ledger consistent" if not drift else f"{len(drift)} balance(s) drifted")
     return 1 if drift else 0
+
+
+async def _requeue(settings: Settings, _args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from app.db import database
+    from app.redis import arq_pool, resolved_redis_url
+    from game.requeue import requeue_lost
+
+    with resolved_redis_url(settings) as resolved:
+        async with database(resolved), arq_pool(resolved.redis_url) as arq:
+            done = await requeue_lost(arq, older_than=timedelta(0))
+    print(
+        f"enqueued {done.events} event(s), {done.notifications} notification(s), {done.backfills} backfill(s)"
+        " (a job still queued is not doubled)"
+    )
+    return 0
 
 
 async def _demo(settings: Settings, _args: argparse.Namespace) -> int:

@@ -797,7 +797,7 @@ async def rounds(setup: Setup) -> dict[str, list[Run]]:
     return runs
 
 
-async def candidates(redis: Redis, ids: list[int]) -> tuple[float, float]:
+async def candidates(ids: list[int]) -> tuple[float, float]:
     """Per event: the live challenges whose window and audience admit it, for each of which `evaluate` inserts
     and locks a progress row; and those of them with a step whose type and filters the event passes, the
     only ones it can move. (The bench's customers have no tags: tagged audiences never admit them.)"""
@@ -822,7 +822,7 @@ async def profile(setup: Setup, process: dict[str, Process]) -> None:
             run = await drive(target, ids, process[target], setup.arq)
         print_counts(target, PROFILE_EVENTS, sql, redis, top)
         if target == MAIN:
-            admitted, passing = await candidates(setup.arq, ids)
+            admitted, passing = await candidates(ids)
             print(
                 f"    progress rows inserted-if-absent and locked: {admitted:.1f}/event (the live challenges "
                 f"of the event's\n    type, in window and audience); of these, the event passes the type and "

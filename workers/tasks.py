@@ -15,8 +15,8 @@ from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalEr
 
 from game.challenges import backfill
 from game.events import processing
-from game.events.queue import enqueue_processing
 from game.notifications import service as notifications
+from game.requeue import requeue_lost
 
 T = TypeVar("T")
 
@@ -58,15 +58,7 @@ async def requeue_unprocessed(ctx: dict[str, Any]) -> int:
     """Cron: hands the workers any event, notification or backfill whose job was lost (between commit and
     enqueue, with a wiped Redis, or given up after max_tries)."""
     older_than = timedelta(seconds=ctx["settings"].requeue_after_s)
-    ids = await processing.unprocessed_event_ids(older_than=older_than)
-    for event_id in ids:
-        await enqueue_processing(ctx["redis"], event_id)
-    keys = await notifications.unsent_keys(older_than=older_than)
-    await notifications.enqueue_delivery(ctx["redis"], keys)
-    unfinished = await backfill.unfinished_backfills(older_than=older_than)
-    for challenge_id, after_event_id in unfinished:
-        await backfill.enqueue_backfill(ctx["redis"], challenge_id, after_event_id)
-    return len(ids) + len(keys) + len(unfinished)
+    return (await requeue_lost(ctx["redis"], older_than)).total
 
 
 async def _transaction(ctx: dict[str, Any], work: Awaitable[T]) -> T:

@@ -152,8 +152,8 @@ async def announce(redis: Redis, processed: Processed) -> None:
         await pipe.execute()
 
 
-async def unprocessed_event_ids(older_than: timedelta, limit: int = 1000) -> list[int]:
-    """Events whose job was lost (the process died between commit and enqueue, or Redis was wiped)."""
+async def unprocessed_event_ids(older_than: timedelta, limit: int, after: int = 0) -> list[int]:
+    """Unprocessed events recorded longer ago than `older_than`, in id order from `after` on."""
     cutoff = datetime.now(UTC) - older_than
-    rows = await Event.filter(processed_at=None, recorded_at__lt=cutoff).order_by("id").limit(limit)
-    return [event.id for event in rows]
+    rows = Event.filter(processed_at=None, recorded_at__lt=cutoff, id__gt=after).order_by("id").limit(limit)
+    return list(await rows.values_list("id", flat=True))  # type: ignore[arg-type]

@@ -45,7 +45,8 @@ async def deliver(key: str) -> bool:
     return bool(await Notification.filter(key=key, sent_at=None).update(sent_at=datetime.now(UTC)))
 
 
-async def unsent_keys(older_than: timedelta, limit: int = 1000) -> list[str]:
+async def unsent(older_than: timedelta, limit: int, after: int = 0) -> list[tuple[int, str]]:
+    """(id, key) of unsent notifications queued longer ago than `older_than`, in id order from `after` on."""
     cutoff = datetime.now(UTC) - older_than
-    rows = Notification.filter(sent_at=None, created_at__lt=cutoff).order_by("id").limit(limit)
-    return list(await rows.values_list("key", flat=True))  # type: ignore[arg-type]
+    rows = Notification.filter(sent_at=None, created_at__lt=cutoff, id__gt=after).order_by("id").limit(limit)
+    return list(await rows.values_list("id", "key"))

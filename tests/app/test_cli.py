@@ -6,14 +6,19 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from arq.constants import default_queue_name
+from redis.asyncio import Redis
 
 from app.settings import Settings
 from game.demo import DEMO_PASSWORD, MARKETER_EMAIL
+from game.events.models import Event
+from game.events.queue import event_job_id
 from game.ledger.models import LedgerEntry
 from tests import factories as f
 from tests.badge_helpers import BADGES
 from tests.graphql import GraphQL
 from tests.processes import Run, run_tessera
+from workers.tasks import process_event
 
 pytestmark = pytest.mark.slow
 
@@ -158,3 +163,27 @@ async def test_demo_sets_up_a_daily_streak_and_keeps_a_marketer_s_changes(
 def _till_key(stdout: str) -> str:
     [line] = [line for line in stdout.splitlines() if line.strip().startswith("till key")]
     return line.split()[-1]
+
+
+async def test_requeue_restores_the_jobs_of_a_wiped_redis_from_the_database(
+    gql: GraphQL, tessera: Tessera, settings: Settings, redis: Redis
+) -> None:
+    await f.earn_rule()
+    key, alice = await f.api_key(), await f.customer(gql)
+    for order in ("RQ-1", "RQ-2"):
+        await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, order, 1000)}, api_key=key)
+    event_ids = await Event.filter(processed_at=None).order_by("id").values_list("id", flat=True)
+    assert len(event_ids) == 2
+    await redis.flushdb()  # Redis lost, with the two queued process_event jobs
+
+    run = await tessera("requeue")
+
+    assert run.returncode == 0, run.stderr
+    assert run.last_line.startswith("enqueued 2 event(s), 0 notification(s), 0 backfill(s)")
+    queued = await redis.zrange(default_queue_name, 0, -1)
+    assert sorted(queued) == sorted(event_job_id(i).encode() for i in event_ids)
+    # Run again: the same jobs, not twice as many.
+    assert (await tessera("requeue")).returncode == 0
+    assert await redis.zcard(default_queue_name) == 2
+    ctx = {"settings": settings, "redis": redis, "job_try": 1}
+    assert [await process_event(ctx, i) for i in event_ids] == ["processed", "processed"]
