@@ -110,18 +110,16 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
 
 
 async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> Event | None:
-    # Raw SQL, here and for marking it processed: the ORM's query building cost more CPU than the query.
+    # Raw SQL, here and for marking it processed: the ORM's query building cost more CPU than the query. The
+    # id is a parameter, not part of the text: one prepared statement serves every event.
     if conn.capabilities.dialect == "postgres":
         # The rules lock is taken in this first statement, so that the next one, which reads the rules
         # generation, starts after it is granted and sees the last change that committed.
-        sql = (
-            f"SELECT event.* FROM event, {SHARED_LOCK_SQL}"
-            f" WHERE event.id = {int(event_id)} FOR UPDATE OF event"
-        )
+        sql = f"SELECT event.* FROM event, {SHARED_LOCK_SQL} WHERE event.id = $1 FOR UPDATE OF event"
     else:
-        sql = f"SELECT * FROM event WHERE id = {int(event_id)}"
-    rows: list[Event] = await Event.raw(sql, using_db=conn)
-    return rows[0] if rows else None
+        sql = "SELECT * FROM event WHERE id = $1"
+    row = await fetch_one(sql, event_id, conn=conn)
+    return Event._init_from_db(**row) if row else None
 
 
 async def _locked_customer(conn: BaseDBAsyncClient, customer_id: UUID) -> tuple[list[str], Generation]:
