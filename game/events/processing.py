@@ -23,7 +23,7 @@ from game.events.live_rules import live_rules
 from game.events.models import Event
 from game.ledger.live import PointsChange, publish_points_change
 from game.rules.facts import facts_of
-from game.rules.generation import GENERATION_SQL, SHARED_LOCK_SQL, Generation
+from game.rules.generation import GENERATION_COLUMNS, GENERATION_JOIN, SHARED_LOCK_SQL, Generation
 from game.sql import execute, fetch_one
 from game.streaks.service import MilestoneReward, record_activity, reward_milestone
 
@@ -126,8 +126,8 @@ async def _locked_customer(conn: BaseDBAsyncClient, customer_id: UUID) -> tuple[
     """The customer's tags, and the rules generation to evaluate with."""
     # NO KEY: rows that reference the customer (ledger entries, events) may still be inserted meanwhile.
     # Raw SQL: every event asks this, and the ORM would read the whole customer row.
-    lock = " FOR NO KEY UPDATE" if conn.capabilities.dialect == "postgres" else ""
-    sql = f"SELECT tags, {GENERATION_SQL} FROM customer WHERE id = $1{lock}"
+    lock = " FOR NO KEY UPDATE OF c" if conn.capabilities.dialect == "postgres" else ""
+    sql = f"SELECT c.tags, {GENERATION_COLUMNS} FROM customer c {GENERATION_JOIN} WHERE c.id = $1{lock}"
     row = await fetch_one(sql, customer_id, conn=conn)
     assert row is not None  # the event's foreign key
     tags: list[str] = json.loads(row["tags"])

@@ -27,11 +27,9 @@ from game.sql import fetch_one
 RULES_LOCK = 7_305_273
 # For the FROM list of the event's first statement, before any row lock: see game/events/processing.py.
 SHARED_LOCK_SQL = f"pg_advisory_xact_lock_shared({RULES_LOCK})"
-# Two scalar subqueries, for the select list of a later statement of the event's transaction.
-GENERATION_SQL = (
-    "(SELECT generation FROM rules_generation WHERE id = 1) AS rules_generation,"
-    " (SELECT changed_at FROM rules_generation WHERE id = 1) AS rules_changed_at"
-)
+# For a later statement of the event's transaction: `SELECT ..., {COLUMNS} FROM x {JOIN} WHERE ...`.
+GENERATION_COLUMNS = "g.generation AS rules_generation, g.changed_at AS rules_changed_at"
+GENERATION_JOIN = "LEFT JOIN rules_generation g ON g.id = 1"  # no row before the first change
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +41,7 @@ class Generation:
 
     @classmethod
     def of_row(cls, row: dict[str, Any]) -> Generation:
-        """From a row selected with GENERATION_SQL."""
+        """From a row selected with GENERATION_COLUMNS."""
         number, changed_at = row["rules_generation"], row["rules_changed_at"]
         return cls(int(number or 0), None if changed_at is None else str(changed_at))
 
@@ -69,6 +67,6 @@ async def bump(conn: BaseDBAsyncClient) -> int:
 
 
 async def current_generation(conn: BaseDBAsyncClient) -> Generation:
-    row = await fetch_one(f"SELECT {GENERATION_SQL}", conn=conn)
+    row = await fetch_one(f"SELECT {GENERATION_COLUMNS} FROM (SELECT 1) AS one {GENERATION_JOIN}", conn=conn)
     assert row is not None
     return Generation.of_row(row)
