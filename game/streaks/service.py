@@ -19,8 +19,8 @@ from game.ledger.service import post_entry
 from game.notifications.models import NotificationKind
 from game.notifications.service import queue_notification
 from game.rules.generation import bump
-from game.sql import execute
-from game.streaks.models import StreakPeriod, StreakSetting, StreakState
+from game.sql import execute, fetch_one
+from game.streaks.models import StreakPeriod, StreakSetting
 from game.streaks.rules import (
     Counted,
     Milestone,
@@ -92,16 +92,19 @@ class MilestoneReward:
 async def record_activity(
     conn: BaseDBAsyncClient, config: StreakConfig | None, event: Event, tz: ZoneInfo
 ) -> Reached | None:
-    """Moves the event's customer's run, inside the worker's transaction; returns the milestone it reached."""
+    """Moves the event's customer's run, inside the worker's transaction; returns the milestone it reached.
+
+    The caller holds the customer's row lock (`process_event` does), so no other transaction reads or writes
+    this customer's streak meanwhile: one plain read, and a write only when the run moved.
+    """
     if config is None or not config.active or event.type not in config.activity_types:
         return None
-    state = await _locked_state(conn, event.customer_id, config.period)
-    run = _run_of(state, config.period)
+    run = await _stored_run(conn, event.customer_id, config.period)
     before = replace(run)
     counted = advance(run, local_day(event.occurred_at, tz), config.period, config.freeze_days)
     if run == before:
         return None  # late, or no later than the last activity of its period: nothing to write
-    await _save(conn, state, config.period, run)
+    await _store_run(conn, event.customer_id, config.period, run)
     milestone = reached(config.milestones, run.length) if counted is Counted.NEW_PERIOD else None
     if milestone is None or run.run_start is None:
         return None
@@ -137,35 +140,42 @@ async def reward_milestone(conn: BaseDBAsyncClient, event: Event, done: Reached)
     )
 
 
-async def _locked_state(conn: BaseDBAsyncClient, customer_id: UUID, period: StreakPeriod) -> StreakState:
-    # Insert-if-absent, then lock: two workers on two events of one customer meet on this row and queue, so
-    # neither counts from a state the other is about to change.
-    await execute(
-        conn,
-        "INSERT INTO streak_state (customer_id, period, length, best, freezes_used, updated_at) "
-        "VALUES ($1, $2, 0, 0, 0, $3) ON CONFLICT (customer_id) DO NOTHING",
-        customer_id,
-        period.value,
-        datetime.now(UTC),
-    )
-    return await StreakState.select_for_update().using_db(conn).get(customer_id=customer_id)
-
-
 _RUN_FIELDS = ("length", "best", "run_start", "last_active_on", "freezes_used")
 
 
-async def _save(conn: BaseDBAsyncClient, state: StreakState, period: StreakPeriod, run: Run) -> None:
-    state.period = period
-    for name in _RUN_FIELDS:
-        setattr(state, name, getattr(run, name))
-    await state.save(using_db=conn, update_fields=["period", *_RUN_FIELDS, "updated_at"])
-
-
-def _run_of(state: StreakState, period: StreakPeriod) -> Run:
-    # Counted in another period than the programme's now: days and weeks do not add up, so start afresh.
-    if state.period != period:
+async def _stored_run(conn: BaseDBAsyncClient | None, customer_id: UUID, period: StreakPeriod) -> Run:
+    # Raw SQL, like the rest of the per-event path: the ORM's query building cost more CPU than the query.
+    row = await fetch_one(
+        f"SELECT period, {', '.join(_RUN_FIELDS)} FROM streak_state WHERE customer_id = $1",
+        customer_id,
+        conn=conn,
+    )
+    if row is None:
         return Run()
-    return Run(state.length, state.best, state.run_start, state.last_active_on, state.freezes_used)
+    # Counted in another period than the programme's now: days and weeks do not add up, so start afresh.
+    if row["period"] != period.value:
+        return Run()
+    run_start, last_active_on = _date(row["run_start"]), _date(row["last_active_on"])
+    return Run(row["length"], row["best"], run_start, last_active_on, row["freezes_used"])
+
+
+def _date(value: date | str | None) -> date | None:
+    # asyncpg returns dates, SQLite the ISO text tortoise stored.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+async def _store_run(conn: BaseDBAsyncClient, customer_id: UUID, period: StreakPeriod, run: Run) -> None:
+    values = [getattr(run, name) for name in _RUN_FIELDS]
+    await execute(
+        conn,
+        f"INSERT INTO streak_state (customer_id, period, {', '.join(_RUN_FIELDS)}, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (customer_id) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in ("period", *_RUN_FIELDS, "updated_at")),
+        customer_id,
+        period.value,
+        *values,
+        datetime.now(UTC),
+    )
 
 
 async def customer_streak(customer_id: UUID, tz: ZoneInfo, now: datetime) -> StreakView | None:
@@ -173,6 +183,5 @@ async def customer_streak(customer_id: UUID, tz: ZoneInfo, now: datetime) -> Str
     config = await streak_config()
     if config is None or not config.active:
         return None
-    state = await StreakState.get_or_none(customer_id=customer_id)
-    run = _run_of(state, config.period) if state else Run()
+    run = await _stored_run(None, customer_id, config.period)
     return seen_on(run, local_day(now, tz), config)
