@@ -51,6 +51,7 @@ from tortoise.transactions import in_transaction
 
 from app.db import database, migrate
 from app.settings import Settings
+from game.awards.keys import Reason
 from game.badges.levels import Level
 from game.badges.models import Badge, BadgeStatus
 from game.badges.service import BadgeInput, create_badge
@@ -523,8 +524,8 @@ async def drive(target: str, ids: list[int], process: Process, redis: Redis) -> 
         run.announce_s += perf_counter() - announced
         run.events += 1
         run.errors += processed.outcome is not Outcome.PROCESSED
-        run.moved += len(processed.moved)
-        run.completions += len(processed.completions)
+        run.moved += sum(u.channel.startswith("tessera:challenges:") for u in processed.updates)
+        run.completions += sum(a.reason is Reason.CHALLENGE for a in processed.awards)
         if perf_counter() - started > RUN_LIMIT_S:
             break
     run.seconds, run.cpu_s = perf_counter() - started, time.process_time() - cpu

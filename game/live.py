@@ -4,14 +4,33 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
 
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One live message, built by the domain that moved something and published after commit."""
+
+    channel: str
+    message: dict[str, Any]
+
+
 async def publish(redis: Redis, channel: str, message: dict[str, Any]) -> None:
     await redis.publish(channel, json.dumps(message))
+
+
+async def publish_all(redis: Redis, updates: Sequence[Update]) -> None:
+    """Every message of a commit in one round trip, in order."""
+    if not updates:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for update in updates:
+            pipe.publish(update.channel, json.dumps(update.message))
+        await pipe.execute()
 
 
 async def listen(redis: Redis, channel: str) -> AsyncIterator[dict[str, Any]]:

@@ -13,4 +13,5 @@ MODEL_MODULES = [
     "game.notifications.models",
     "game.streaks.models",
     "game.rules.models",
+    "game.awards.models",
 ]

@@ -18,6 +18,7 @@ from strawberry.extensions.max_aliases import create_validator as alias_validato
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from app.settings import Settings
+from schema.awards.resolvers import AwardMutations, AwardQueries
 from schema.badges.mutations import BadgeMutations
 from schema.badges.queries import BadgeQueries
 from schema.badges.subscriptions import BadgeSubscriptions
@@ -38,7 +39,9 @@ from schema.streaks.queries import StreakQueries
 
 
 @strawberry.type
-class Query(CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries, StreakQueries):
+class Query(
+    CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries, StreakQueries, AwardQueries
+):
     pass
 
 
@@ -53,6 +56,7 @@ class Mutation(
     BadgeMutations,
     EcoMutations,
     StreakMutations,
+    AwardMutations,
 ):
     pass
 

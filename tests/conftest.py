@@ -26,6 +26,8 @@ from tests.graphql import GraphQL
 from tests.servers import serving
 
 TABLES = [
+    "award_grant",
+    "clawback_setting",
     "notification",
     "badge_award",
     "badge_progress",

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from uuid import UUID
 
 from redis.asyncio import Redis
 
-from game.badges.evaluation import Earned
-from game.live import listen, publish
+from game.live import Update, listen
+
+
+@dataclass(frozen=True, slots=True)
+class Earned:
+    """A badge level a customer just earned."""
+
+    badge_id: int
+    level: int
+    name: str
+    points: int
+    balance: int | None
+    award_key: str
 
 
 def channel(customer_id: UUID | str) -> str:
     return f"tessera:badges:{customer_id}"
 
 
-async def publish_earned(redis: Redis, customer_id: UUID, earned: Earned) -> None:
-    await publish(redis, channel(customer_id), asdict(earned))
+def earned_update(customer_id: UUID, earned: Earned) -> Update:
+    return Update(channel(customer_id), asdict(earned))
 
 
 async def earned_updates(redis: Redis, customer_id: UUID) -> AsyncIterator[Earned]:

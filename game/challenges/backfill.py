@@ -101,8 +101,7 @@ async def backfill_batch(challenge_id: int, tz: ZoneInfo, size: int) -> Batch:
             facts = facts_of(event.type, event.payload)
             if any(matches(step, event.type, facts) for step in rule.steps):
                 _, completions = await settle(conn, event, await move(conn, [live], event, facts, tz))
-                keys += [c.award_key for c in completions]
-                keys += [b.award_key for c in completions for b in c.badges]
+                keys += [award.key for c in completions for award in [c.award, *c.badges.awards]]
             counted += 1
         done = len(events) < size
         if events:

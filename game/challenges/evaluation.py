@@ -1,8 +1,13 @@
-"""When is a challenge complete: the worker's side, one event at a time.
+"""When is a challenge complete, and when does a completion no longer hold: the worker's side, one event at a
+time.
 
 An event moves the progress of every live challenge whose rule mentions its type, for the period the event
-falls in. Progress rows are locked while they move, and completion writes the reward through the ledger
+falls in. Progress rows are locked while they move, and completion grants the reward through the award path
 under `challenge:<id>:<customer>:<period>`, so neither concurrent workers nor replays award twice.
+
+A refund of a purchase a challenge counted replays the customer's events of that period without what was
+refunded. Completions the replay no longer reaches are withdrawn, latest first: the reward and the badge grant
+reversed, the budget given back, and the progress set to what the replay counts.
 """
 
 from __future__ import annotations
@@ -15,21 +20,26 @@ from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from game.badges.evaluation import Earned, grant
+from game.awards import keys
+from game.awards.keys import Reason
+from game.awards.service import Award, Granted, Notice, grant, withdraw
+from game.badges.evaluation import Leveled, grant_for_challenge, ungrant_for_challenge
 from game.challenges.index import Live
+from game.challenges.live import Moved, progress_update
 from game.challenges.models import Challenge, Recurrence
-from game.challenges.periods import local_day, period_at
+from game.challenges.periods import Period, local_day, period_at
 from game.customers.models import Customer
 from game.customers.tags import in_audience
+from game.events.history import Counting, Past, history
 from game.events.models import Event
+from game.events.reactions import Reacted, Situation
+from game.ledger.live import granted_updates
 from game.ledger.models import EntryKind
-from game.ledger.service import post_entry
 from game.notifications.models import NotificationKind
-from game.notifications.service import queue_notification
 from game.progress_store import CHALLENGE_PROGRESS, Row, locked_rows, save_rows
 from game.rules.language import Rule
 from game.rules.progress import advance, empty_progress, is_complete, matches
-from game.sql import fetch_one
+from game.sql import execute, fetch_one
 from game.validation import in_text
 
 
@@ -37,30 +47,39 @@ from game.validation import in_text
 class Completion:
     challenge_id: int
     period: str
-    points: int
-    balance: int | None
-    award_key: str
-    badges: tuple[Earned, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Moved:
-    """A progress that an event moved, for the live `challengeProgress` update."""
-
-    challenge_id: int
-    period: str
-    values: list[int]
-    targets: list[int]
-    completed: bool
+    award: Granted
+    badges: Leveled
 
 
 def _in_window(challenge: Challenge, moment: datetime) -> bool:
     return challenge.starts_at <= moment and (challenge.ends_at is None or moment < challenge.ends_at)
 
 
+def takes_part(challenge: Challenge, moment: datetime, tags: list[str]) -> bool:
+    """Does an event at `moment` of a customer with `tags` count for this challenge at all?"""
+    return _in_window(challenge, moment) and in_audience(challenge.audience_tags, tags)
+
+
 async def customer_tags(conn: BaseDBAsyncClient, customer_id: UUID) -> list[str]:
     customer = await Customer.filter(id=customer_id).using_db(conn).first()
     return customer.tags if customer else []
+
+
+async def react(s: Situation) -> Reacted:
+    """The challenges reaction: progress moves with the event, and a refund withdraws what no longer holds."""
+    reacted = Reacted()
+    customer_id = s.event.customer_id
+    if s.facts is not None:
+        moved, completions = await evaluate(
+            s.conn, s.rules.challenges.get(s.event.type, []), s.event, s.facts, s.tags, s.tz
+        )
+        for c in completions:
+            reacted.add(Reacted([c.award], granted_updates(customer_id, [c.award])))
+            reacted.add(c.badges.reacted(customer_id))
+        reacted.updates += [progress_update(customer_id, m) for m in moved]
+    if s.refunded is not None:
+        reacted.add(await _recount(s))
+    return reacted
 
 
 async def evaluate(
@@ -77,8 +96,7 @@ async def evaluate(
         for live in live_challenges
         # Decided without touching the database: the event must pass a step, the window and the audience.
         if any(matches(step, event.type, facts) for step in live.rule.steps)
-        and _in_window(live.challenge, event.occurred_at)
-        and in_audience(live.challenge.audience_tags, tags)
+        and takes_part(live.challenge, event.occurred_at, tags)
     ]
     pending = await move(conn, candidates, event, facts, tz)
     return await settle(conn, event, pending)
@@ -98,20 +116,25 @@ class Pending:
         return int(self.progress.counters["completions"])
 
 
+def _periods(candidates: list[Live], moment: datetime, tz: ZoneInfo) -> dict[int, Period]:
+    # Many challenges share a recurrence and window: each distinct one is worked out once per event.
+    shapes: dict[tuple[Recurrence, datetime, datetime | None], Period] = {}
+    periods = {}
+    for live in candidates:
+        c = live.challenge
+        shape = (c.recurrence, c.starts_at, c.ends_at)
+        if shape not in shapes:
+            shapes[shape] = period_at(c.recurrence, moment, tz, c.starts_at, c.ends_at)
+        periods[c.id] = shapes[shape]
+    return periods
+
+
 async def move(
     conn: BaseDBAsyncClient, candidates: list[Live], event: Event, facts: dict[str, Any], tz: ZoneInfo
 ) -> list[Pending]:
     """Locks the candidates' progress rows for the event's periods, all at once, and advances them; the
     caller has checked each challenge's window and audience."""
-    # Many challenges share a recurrence and window: each distinct one is worked out once per event.
-    keys: dict[tuple[Recurrence, datetime, datetime | None], str] = {}
-    periods = {}
-    for live in candidates:
-        c = live.challenge
-        shape = (c.recurrence, c.starts_at, c.ends_at)
-        if shape not in keys:
-            keys[shape] = period_at(c.recurrence, event.occurred_at, tz, c.starts_at, c.ends_at).key
-        periods[c.id] = keys[shape]
+    periods = {cid: period.key for cid, period in _periods(candidates, event.occurred_at, tz).items()}
     wanted = {
         (live.challenge.id, periods[live.challenge.id]): empty_progress(live.rule) for live in candidates
     }
@@ -145,32 +168,133 @@ async def settle(
     completions = []
     for p in granted:
         p.progress.counters["completions"] += 1
-        key = _award_key(p.challenge, event, p.period, p.completions)
-        balance = await _reward(conn, p.challenge, event, key)
-        badge_id = p.challenge.reward_badge_id
-        badges = await grant(conn, badge_id, event.customer_id, event.id) if badge_id else []
-        completion = Completion(
-            p.challenge.id, p.period, p.challenge.reward_points, balance, key, tuple(badges)
-        )
-        await _notify(conn, event.customer_id, p.challenge, completion)
-        completions.append(completion)
+        award = await grant(conn, _award(p.challenge, event, p.period, p.completions))
+        badges = Leveled([], [])
+        if p.challenge.reward_badge_id:
+            await grant_for_challenge(conn, p.challenge.reward_badge_id, event.customer_id, event.id, badges)
+        completions.append(Completion(p.challenge.id, p.period, award, badges))
         if p.completions >= p.challenge.max_completions_per_period:
             p.progress.counters["completed_at"] = datetime.now(UTC)
         else:
             p.progress.steps = empty_progress(p.rule)  # the next round of this period starts from zero
     await save_rows(conn, CHALLENGE_PROGRESS, [p.progress for p in pending])
-    moved = []
-    for p in pending:
-        values = [min(v["value"], s.target) for v, s in zip(p.progress.steps, p.rule.steps, strict=True)]
-        targets = [s.target for s in p.rule.steps]
-        done = p.progress.counters["completed_at"] is not None
-        moved.append(Moved(p.challenge.id, p.period, values, targets, done))
-    return moved, completions
+    return [_moved(p.challenge, p.rule, p.period, p.progress) for p in pending], completions
+
+
+def _moved(challenge: Challenge, rule: Rule, period: str, progress: Row) -> Moved:
+    values = [min(v["value"], s.target) for v, s in zip(progress.steps, rule.steps, strict=True)]
+    targets = [s.target for s in rule.steps]
+    return Moved(challenge.id, period, values, targets, progress.counters["completed_at"] is not None)
+
+
+def _award(challenge: Challenge, event: Event, period: str, completion: int) -> Award:
+    payload = {"challenge_id": challenge.id, "title": challenge.title, "period": period}
+    return Award(
+        customer_id=event.customer_id,
+        points=challenge.reward_points,
+        kind=EntryKind.BONUS,
+        reason=Reason.CHALLENGE,
+        key=keys.challenge(challenge.id, event.customer_id, period, completion),
+        text=f"Challenge completed: {in_text(challenge.title, 'en')}"[:200],
+        event_id=event.id,
+        notice=Notice(NotificationKind.CHALLENGE_COMPLETED, payload),
+        withdrawable=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A period's progress as the customer's history reaches it now."""
+
+    completions: int
+    steps: list[dict[str, Any]]
+
+
+def replay(live: Live, past: list[Past], tz: ZoneInfo) -> Replayed:
+    """The same moves as `move` and `settle`, over a period's events in the order they happened."""
+    rule, limit = live.rule, live.challenge.max_completions_per_period
+    steps, completions = empty_progress(rule), 0
+    for event in past:
+        if completions >= limit:
+            break
+        if advance(rule, steps, event.type, event.facts, event.day(tz)) and is_complete(rule, steps):
+            completions += 1
+            if completions < limit:
+                steps = empty_progress(rule)
+    return Replayed(completions, steps)
+
+
+async def _recount(s: Situation) -> Reacted:
+    """Withdraws the completions a refunded purchase made that its period's history no longer reaches."""
+    assert s.refunded is not None
+    purchase, facts, customer_id = s.refunded.purchase, s.refunded.facts, s.event.customer_id
+    affected = [
+        live
+        for live in s.rules.challenges.get(purchase.type, [])
+        if any(matches(step, purchase.type, facts) for step in live.rule.steps)
+        and takes_part(live.challenge, purchase.occurred_at, s.tags)
+    ]
+    periods = _periods(affected, purchase.occurred_at, s.tz)
+    wanted = {
+        (live.challenge.id, periods[live.challenge.id].key): empty_progress(live.rule) for live in affected
+    }
+    rows = await locked_rows(s.conn, CHALLENGE_PROGRESS, customer_id, wanted)
+    reacted = Reacted()
+    saved = []
+    for live in affected:
+        c, period = live.challenge, periods[live.challenge.id]
+        progress = rows[(c.id, period.key)]
+        counted = Counting(c.published_at, c.published_generation, everything=c.backfill)
+        past = await history(
+            s.conn, customer_id, live.rule.event_types, counted, period.starts_at, period.ends_at
+        )
+        now = replay(live, past, s.tz)
+        held = int(progress.counters["completions"])
+        if now.completions > held or (now.completions == held and now.steps == progress.steps):
+            continue  # still holds, or the history finds more than was counted: a refund only takes back
+        for completion in range(held, now.completions, -1):
+            reacted.add(await _withdraw_completion(s, c, period.key, completion))
+        progress.steps, progress.counters["completions"] = now.steps, min(held, now.completions)
+        if progress.counters["completions"] < c.max_completions_per_period:
+            progress.counters["completed_at"] = None
+        saved.append(progress)
+        reacted.updates.append(progress_update(customer_id, _moved(c, live.rule, period.key, progress)))
+    await save_rows(s.conn, CHALLENGE_PROGRESS, saved)
+    return reacted
+
+
+async def _withdraw_completion(s: Situation, challenge: Challenge, period: str, completion: int) -> Reacted:
+    customer_id = s.event.customer_id
+    withdrawn = await withdraw(
+        s.conn,
+        customer_id,
+        keys.challenge(challenge.id, customer_id, period, completion),
+        text=f"Challenge withdrawn: {in_text(challenge.title, 'en')}"[:200],
+        event_id=s.event.id,
+        payload={
+            "challenge_id": challenge.id,
+            "title": challenge.title,
+            "period": period,
+        },
+    )
+    if withdrawn is None:
+        return Reacted()
+    # The budget counted this completion: it is free for someone else again.
+    await execute(
+        s.conn,
+        "UPDATE challenge SET completions_count = completions_count - 1, "
+        "points_awarded = points_awarded - reward_points WHERE id = $1 AND completions_count > 0",
+        challenge.id,
+    )
+    badges = Leveled([], [])
+    if challenge.reward_badge_id:
+        await ungrant_for_challenge(s.conn, challenge.reward_badge_id, customer_id, s.event.id, badges)
+    return Reacted([withdrawn, *badges.awards], granted_updates(customer_id, [withdrawn, *badges.awards]))
 
 
 def budget_spent(challenge: Challenge) -> bool:
     """No further completion fits the challenge's budgets: customers are no longer offered it. The same
-    test as `_within_budget`'s, on counters as read (they only grow, so "spent" is never premature)."""
+    test as `_within_budget`'s, on counters as read (they shrink only when a completion is withdrawn)."""
     c = challenge
     return (c.budget_completions is not None and c.completions_count + 1 > c.budget_completions) or (
         c.budget_points is not None and c.points_awarded + c.reward_points > c.budget_points
@@ -194,39 +318,3 @@ async def _within_budget(conn: BaseDBAsyncClient, challenge_id: int) -> bool:
         conn=conn,
     )
     return row is not None
-
-
-async def _notify(
-    conn: BaseDBAsyncClient, customer_id: UUID, challenge: Challenge, completion: Completion
-) -> None:
-    payload = {
-        "challenge_id": challenge.id,
-        "title": challenge.title,
-        "period": completion.period,
-        "points": completion.points,
-        "badges": [{"badge_id": b.badge_id, "level": b.level} for b in completion.badges],
-    }
-    await queue_notification(
-        conn, customer_id, completion.award_key, NotificationKind.CHALLENGE_COMPLETED, payload
-    )
-
-
-def _award_key(challenge: Challenge, event: Event, period: str, completions: int) -> str:
-    key = f"challenge:{challenge.id}:{event.customer_id}:{period}"
-    return key if completions == 1 else f"{key}:{completions}"
-
-
-async def _reward(conn: BaseDBAsyncClient, challenge: Challenge, event: Event, award_key: str) -> int | None:
-    if challenge.reward_points <= 0:
-        return None
-    title = in_text(challenge.title, "en")
-    posted = await post_entry(
-        conn,
-        customer_id=event.customer_id,
-        delta=challenge.reward_points,
-        kind=EntryKind.BONUS,
-        reason=f"Challenge completed: {title}"[:200],
-        award_key=award_key,
-        event_id=event.id,
-    )
-    return posted.balance_after

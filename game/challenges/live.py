@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from uuid import UUID
 
 from redis.asyncio import Redis
 
-from game.challenges.evaluation import Moved
-from game.live import listen, publish
+from game.live import Update, listen
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A progress that an event moved, for the live `challengeProgress` update."""
+
+    challenge_id: int
+    period: str
+    values: list[int]
+    targets: list[int]
+    completed: bool
 
 
 def _channel(customer_id: UUID) -> str:
     return f"tessera:challenges:{customer_id}"
 
 
-async def publish_progress(redis: Redis, customer_id: UUID, moved: Moved) -> None:
-    await publish(redis, _channel(customer_id), asdict(moved))
+def progress_update(customer_id: UUID, moved: Moved) -> Update:
+    return Update(_channel(customer_id), asdict(moved))
 
 
 async def progress_updates(redis: Redis, customer_id: UUID) -> AsyncIterator[Moved]:

@@ -12,6 +12,9 @@ from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Sum
 
+from game.awards import keys
+from game.awards.keys import Reason
+from game.awards.service import Award, grant
 from game.customers.models import Customer
 from game.customers.service import existing_customer_id
 from game.eco.models import EcoActionType, EcoContribution
@@ -21,7 +24,7 @@ from game.events.queue import enqueue_processing
 from game.events.service import NewEvent, record_once, validate_key, validate_occurred_at
 from game.ledger.live import PointsChange, publish_points_change
 from game.ledger.models import EntryKind, LedgerEntry
-from game.ledger.service import balance_of, post_entry
+from game.ledger.service import balance_of
 
 MAX_QUANTITY = 1000
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -101,7 +104,7 @@ async def _record(
     occurred_at = validate_occurred_at(action.occurred_at)
     co2e = kind.co2e_grams_per_unit * action.quantity
     points = kind.points_per_unit * action.quantity
-    award_key = f"eco:{source}:{action.idempotency_key}"
+    award_key = keys.eco_action(source, action.idempotency_key)
     payload = {
         "action": action.code,
         "quantity": action.quantity,
@@ -129,17 +132,19 @@ async def _record(
         )
         if not points:
             return EcoResult(0, await balance_of(customer_id), co2e, duplicate=False)
-        reason = f"Eco action: {kind.label.get('en') or kind.code}"
-        posted = await post_entry(
+        granted = await grant(
             conn,
-            customer_id=customer_id,
-            delta=points,
-            kind=EntryKind.BONUS,
-            reason=reason,
-            award_key=award_key,
-            event_id=event_id,
+            Award(
+                customer_id=customer_id,
+                points=points,
+                kind=EntryKind.BONUS,
+                reason=Reason.ECO_ACTION,
+                key=award_key,
+                text=f"Eco action: {kind.label.get('en') or kind.code}",
+                event_id=event_id,
+            ),
         )
-        return EcoResult(points, posted.balance_after, co2e, duplicate=False)
+        return EcoResult(points, granted.balance or 0, co2e, duplicate=False)
 
     async def replay(event: Event) -> EcoResult:
         entry = await LedgerEntry.get_or_none(award_key=award_key)
@@ -149,7 +154,7 @@ async def _record(
     event_id, result, duplicate = await record_once(new, apply, replay)
     await enqueue_processing(arq, event_id)
     if not duplicate and points:
-        await publish_points_change(arq, customer_id, PointsChange(result.balance, points, "eco"))
+        await publish_points_change(arq, customer_id, PointsChange(result.balance, points, Reason.ECO_ACTION))
     return result
 
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -13,19 +14,23 @@ from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from game.badges.evaluation import Earned, evaluate_badges
-from game.badges.live import publish_earned
-from game.challenges.evaluation import Completion, Moved, evaluate
-from game.challenges.live import publish_progress
+from game.awards.service import Granted
+from game.badges import evaluation as badges
+from game.challenges import evaluation as challenges
 from game.challenges.periods import local_day
-from game.customers.tags import in_audience
+from game.events.history import remaining_facts
 from game.events.live_rules import live_rules
 from game.events.models import Event
-from game.ledger.live import PointsChange, publish_points_change
+from game.events.reactions import Reacted, Reaction, Refunded, Situation
+from game.live import Update, publish_all
 from game.rules.facts import facts_of
 from game.rules.generation import GENERATION_COLUMNS, GENERATION_JOIN, SHARED_LOCK_SQL, Generation
 from game.sql import execute, fetch_one
-from game.streaks.service import MilestoneReward, record_activity, reward_milestone
+from game.streaks import service as streaks
+
+# Every capability the engine runs over an event, in this order: a new one is one line here. Challenges come
+# first: their progress rows and budgets are locked before any reaction posts to the customer's balance.
+REACTIONS: tuple[Reaction, ...] = (challenges.react, badges.react, streaks.react)
 
 
 class Outcome(StrEnum):
@@ -38,33 +43,14 @@ class Outcome(StrEnum):
 class Processed:
     outcome: Outcome
     customer_id: UUID | None = None
-    moved: list[Moved] = field(default_factory=list)
-    completions: list[Completion] = field(default_factory=list)
-    badges: list[Earned] = field(default_factory=list)
-    milestone: MilestoneReward | None = None
-
-    @property
-    def earned(self) -> list[Earned]:
-        """Every badge level earned, by a challenge's completion or by a badge's own rule."""
-        return [b for c in self.completions for b in c.badges] + self.badges
+    # Every award and withdrawal the reactions posted, in order; each queued its notification.
+    awards: list[Granted] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
 
     @property
     def notifications(self) -> list[str]:
         """The keys of the notifications this event queued, for delivery after commit."""
-        keys = [c.award_key for c in self.completions] + [b.award_key for b in self.earned]
-        return keys + ([self.milestone.award_key] if self.milestone else [])
-
-    @property
-    def points_changes(self) -> list[PointsChange]:
-        """The balance after each reward, in the order they were posted."""
-        changes = []
-        for c in self.completions:
-            changes += [PointsChange(c.balance, c.points, "challenge")] if c.balance is not None else []
-            changes += [PointsChange(b.balance, b.points, "badge") for b in c.badges if b.balance is not None]
-        changes += [PointsChange(b.balance, b.points, "badge") for b in self.badges if b.balance is not None]
-        if self.milestone is not None:
-            changes.append(PointsChange(self.milestone.balance, self.milestone.points, "streak"))
-        return changes
+        return [award.key for award in self.awards]
 
 
 async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
@@ -79,26 +65,26 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
     evaluation, and the second reads their generation: see game/rules/generation.py.
     """
     async with in_transaction() as conn:
-        event = await _locked_event(conn, event_id)
-        if event is None:
+        locked = await _locked_event(conn, event_id)
+        if locked is None:
             return Processed(Outcome.MISSING)
+        event, refunded_cents = locked
         if event.processed_at is not None:
             return Processed(Outcome.ALREADY_PROCESSED, event.customer_id)
         tags, generation = await _locked_customer(conn, event.customer_id)
-        live = await live_rules(conn, generation)
-        facts = facts_of(event.type, event.payload)
-        reached = await record_activity(conn, live.streak, event, tz)
-        moved, completions = await evaluate(conn, live.challenges.get(event.type, []), event, facts, tags, tz)
-        day = local_day(event.occurred_at, tz)
-        badges = await evaluate_badges(
-            conn,
-            live.badges.get(event.type, []),
-            event,
-            facts,
-            day,
-            lambda audience: in_audience(audience, tags),
+        situation = Situation(
+            conn=conn,
+            event=event,
+            facts=remaining_facts(event.type, event.payload, refunded_cents),
+            tags=tags,
+            rules=await live_rules(conn, generation),
+            tz=tz,
+            day=local_day(event.occurred_at, tz),
+            refunded=await _refunded(conn, event) if event.type == "refund" else None,
         )
-        milestone = await reward_milestone(conn, event, reached) if reached else None
+        reacted = Reacted()
+        for reaction in REACTIONS:
+            reacted.add(await reaction(situation))
         await execute(
             conn,
             "UPDATE event SET processed_at = $1, rules_generation = $2 WHERE id = $3",
@@ -106,20 +92,48 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
             generation.number,
             event.id,
         )
-    return Processed(Outcome.PROCESSED, event.customer_id, moved, completions, badges, milestone)
+    return Processed(Outcome.PROCESSED, event.customer_id, reacted.awards, reacted.updates)
 
 
-async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> Event | None:
+async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> tuple[Event, int | None] | None:
+    """The event, locked, and how much of it was refunded when it is a purchase."""
     # Raw SQL, here and for marking it processed: the ORM's query building cost more CPU than the query. The
     # id is a parameter, not part of the text: one prepared statement serves every event.
+    sql = (
+        "SELECT event.*, purchase.refunded_cents AS purchase_refunded_cents FROM event "
+        "LEFT JOIN purchase ON purchase.event_id = event.id"
+    )
     if conn.capabilities.dialect == "postgres":
         # The rules lock is taken in this first statement, so that the next one, which reads the rules
         # generation, starts after it is granted and sees the last change that committed.
-        sql = f"SELECT event.* FROM event, {SHARED_LOCK_SQL} WHERE event.id = $1 FOR UPDATE OF event"
+        sql += f" CROSS JOIN {SHARED_LOCK_SQL} WHERE event.id = $1 FOR UPDATE OF event"
     else:
-        sql = "SELECT * FROM event WHERE id = $1"
+        sql += " WHERE event.id = $1"
     row = await fetch_one(sql, event_id, conn=conn)
-    return Event._init_from_db(**row) if row else None
+    if row is None:
+        return None
+    refunded = row.pop("purchase_refunded_cents")
+    return Event._init_from_db(**row), refunded
+
+
+async def _refunded(conn: BaseDBAsyncClient, refund: Event) -> Refunded | None:
+    """The purchase a refund event applies to, as recorded and as what is left of it now."""
+    row = await fetch_one(
+        "SELECT p.refunded_cents, p.event_id FROM purchase p WHERE p.source = $1 AND p.order_id = $2 "
+        "AND p.customer_id = $3",
+        refund.source,
+        refund.payload.get("order_id"),
+        refund.customer_id,
+        conn=conn,
+    )
+    if row is None:
+        return None
+    purchase = await Event.filter(id=row["event_id"]).using_db(conn).first()
+    if purchase is None or purchase.processed_at is None:
+        return None  # not evaluated yet: when it is, it counts with what is left of it
+    payload: dict[str, Any] = purchase.payload
+    remaining = remaining_facts(purchase.type, payload, int(row["refunded_cents"]))
+    return Refunded(purchase, facts_of(purchase.type, payload), remaining)
 
 
 async def _locked_customer(conn: BaseDBAsyncClient, customer_id: UUID) -> tuple[list[str], Generation]:
@@ -136,18 +150,8 @@ async def _locked_customer(conn: BaseDBAsyncClient, customer_id: UUID) -> tuple[
 
 async def announce(redis: Redis, processed: Processed) -> None:
     """After commit: live updates for what the event changed (a lost message loses nothing)."""
-    changes, earned = processed.points_changes, processed.earned
-    if processed.customer_id is None or not (processed.moved or changes or earned):
-        return
     # One round trip for all of an event's messages, however many challenges it moved.
-    async with redis.pipeline(transaction=False) as pipe:
-        for moved in processed.moved:
-            await publish_progress(pipe, processed.customer_id, moved)
-        for change in changes:
-            await publish_points_change(pipe, processed.customer_id, change)
-        for level in earned:
-            await publish_earned(pipe, processed.customer_id, level)
-        await pipe.execute()
+    await publish_all(redis, processed.updates)
 
 
 async def unprocessed_event_ids(older_than: timedelta, limit: int, after: int = 0) -> list[int]:

@@ -18,6 +18,8 @@ class EntryKind(StrEnum):
     BONUS = "bonus"
     ADJUSTMENT = "adjustment"
     REDEMPTION = "redemption"
+    # A reward the engine granted, taken back because what earned it no longer holds (a refund).
+    CLAWBACK = "clawback"
 
 
 class LedgerEntry(Model):

@@ -71,8 +71,9 @@ async def _add_to_balance(conn: BaseDBAsyncClient, customer_id: UUID, delta: int
     return delta
 
 
-async def balance_of(customer_id: UUID) -> int:
-    balance = await Balance.get_or_none(customer_id=customer_id)
+async def balance_of(customer_id: UUID, conn: BaseDBAsyncClient | None = None) -> int:
+    query = Balance.filter(customer_id=customer_id)
+    balance = await (query.using_db(conn) if conn else query).first()
     return balance.points if balance is not None else 0
 
 

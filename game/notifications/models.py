@@ -15,6 +15,7 @@ class NotificationKind(StrEnum):
     CHALLENGE_COMPLETED = "challenge_completed"
     BADGE_EARNED = "badge_earned"
     STREAK_MILESTONE = "streak_milestone"
+    REWARD_WITHDRAWN = "reward_withdrawn"
 
 
 class Notification(Model):

@@ -10,6 +10,9 @@ from uuid import UUID
 from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from game.awards import keys
+from game.awards.keys import Reason
+from game.awards.service import Award, grant
 from game.customers.service import existing_customer_id
 from game.earn.service import Earned, Line, active_rate, points_for
 from game.errors import DomainError, ErrorCode, bad_input, not_found
@@ -18,7 +21,7 @@ from game.events.queue import enqueue_processing
 from game.events.service import NewEvent, record_once, validate_key, validate_occurred_at
 from game.ledger.live import PointsChange, publish_points_change
 from game.ledger.models import EntryKind, LedgerEntry
-from game.ledger.service import post_entry
+from game.ledger.service import balance_of
 from game.purchases.models import Purchase
 from game.sql import insert
 
@@ -92,16 +95,6 @@ def _validate_purchase(data: PurchaseInput) -> None:
             raise bad_input(f"items[{i}].unitPriceCents must be between 0 and {MAX_AMOUNT_MINOR}", "items")
 
 
-def _award_key(source: str, order_id: str) -> str:
-    return f"purchase:{source}:{order_id}"
-
-
-def _eco_award_key(source: str, order_id: str) -> str:
-    # A prefix, not a suffix (an order id may contain ':'), as long as "purchase:" so that any purchase
-    # whose key fits the award_key column has an eco key that fits too.
-    return f"ecobonus:{source}:{order_id}"
-
-
 async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> PurchaseResult:
     """Earns the purchase's points in one entry and, when eco items earn a bonus, the bonus in a second
     one, so the customer sees it; the purchase row keeps their sum, which refunds take back in proportion."""
@@ -123,7 +116,7 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
         "items": [asdict(item) for item in data.items],
     }
     new = NewEvent(customer_id, "purchase", source, f"purchase:{data.order_id}", payload, occurred_at)
-    award_key, eco_award_key = _award_key(source, data.order_id), _eco_award_key(source, data.order_id)
+    award_key, eco_award_key = keys.purchase(source, data.order_id), keys.eco_bonus(source, data.order_id)
 
     async def apply(conn: BaseDBAsyncClient, event_id: int) -> PurchaseResult:
         await insert(
@@ -142,33 +135,36 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
                 "created_at": datetime.now(UTC),
             },
         )
-        entry = await post_entry(
-            conn,
+        base = Award(
             customer_id=customer_id,
-            delta=earned.base,
+            points=earned.base,
             kind=EntryKind.EARN,
-            reason=f"Purchase {data.order_id}",
-            award_key=award_key,
+            reason=Reason.PURCHASE,
+            key=award_key,
+            text=f"Purchase {data.order_id}",
             event_id=event_id,
         )
+        balance = (await grant(conn, base)).balance
         if earned.eco_bonus:
-            entry = await post_entry(
-                conn,
+            bonus = Award(
                 customer_id=customer_id,
-                delta=earned.eco_bonus,
+                points=earned.eco_bonus,
                 kind=EntryKind.BONUS,
-                reason=f"Eco bonus, purchase {data.order_id}",
-                award_key=eco_award_key,
+                reason=Reason.ECO_BONUS,
+                key=eco_award_key,
+                text=f"Eco bonus, purchase {data.order_id}",
                 event_id=event_id,
             )
-        return PurchaseResult(earned.total, entry.balance_after, duplicate=False, eco_bonus=earned.eco_bonus)
+            balance = (await grant(conn, bonus)).balance
+        if balance is None:  # nothing earned: no entry was posted
+            balance = await balance_of(customer_id, conn)
+        return PurchaseResult(earned.total, balance, duplicate=False, eco_bonus=earned.eco_bonus)
 
     async def replay(event: Event) -> PurchaseResult:
         entries = await LedgerEntry.filter(award_key__in=[award_key, eco_award_key]).order_by("id")
         eco_bonus = sum(e.delta for e in entries if e.award_key == eco_award_key)
-        return PurchaseResult(
-            sum(e.delta for e in entries), entries[-1].balance_after, duplicate=True, eco_bonus=eco_bonus
-        )
+        balance = entries[-1].balance_after if entries else await balance_of(customer_id)
+        return PurchaseResult(sum(e.delta for e in entries), balance, duplicate=True, eco_bonus=eco_bonus)
 
     event_id, result, duplicate = await record_once(new, apply, replay)
     await enqueue_processing(arq, event_id)
@@ -181,13 +177,15 @@ async def _announce(arq: ArqRedis, customer_id: UUID, balance: int, earned: Earn
     """One live message per ledger entry, in one Redis round trip."""
     if not earned.eco_bonus:
         if earned.base:
-            await publish_points_change(arq, customer_id, PointsChange(balance, earned.base, "earn"))
+            await publish_points_change(arq, customer_id, PointsChange(balance, earned.base, Reason.PURCHASE))
         return
     async with arq.pipeline(transaction=False) as pipe:
         if earned.base:
-            change = PointsChange(balance - earned.eco_bonus, earned.base, "earn")
+            change = PointsChange(balance - earned.eco_bonus, earned.base, Reason.PURCHASE)
             await publish_points_change(pipe, customer_id, change)
-        await publish_points_change(pipe, customer_id, PointsChange(balance, earned.eco_bonus, "eco_bonus"))
+        await publish_points_change(
+            pipe, customer_id, PointsChange(balance, earned.eco_bonus, Reason.ECO_BONUS)
+        )
         await pipe.execute()
 
 
@@ -200,7 +198,7 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
     purchase = await Purchase.get_or_none(source=source, order_id=data.order_id, customer_id=customer_id)
     if purchase is None:
         raise not_found(f"no purchase {data.order_id!r} from this source for this customer")
-    award_key = f"refund:{source}:{data.refund_id}"
+    award_key = keys.refund(source, data.refund_id)
     payload = {"order_id": data.order_id, "refund_id": data.refund_id, "amount_cents": data.amount_cents}
     new = NewEvent(
         customer_id, "refund", source, f"refund:{data.refund_id}", payload, validate_occurred_at(None)
@@ -223,25 +221,30 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
         locked.refunded_cents = refunded
         locked.points_reversed = reversed_total
         await locked.save(using_db=conn, update_fields=["refunded_cents", "points_reversed"])
-        entry = await post_entry(
-            conn,
+        reversal = Award(
             customer_id=customer_id,
-            delta=-points,
+            points=-points,
             kind=EntryKind.REFUND,
-            reason=f"Refund {data.refund_id} of purchase {data.order_id}",
-            award_key=award_key,
+            reason=Reason.REFUND,
+            key=award_key,
+            text=f"Refund {data.refund_id} of purchase {data.order_id}",
             event_id=event_id,
         )
-        return RefundResult(points, entry.balance_after, duplicate=False)
+        balance = (await grant(conn, reversal)).balance
+        if balance is None:  # nothing to take back: no entry was posted
+            balance = await balance_of(customer_id, conn)
+        return RefundResult(points, balance, duplicate=False)
 
     async def replay(event: Event) -> RefundResult:
-        entry = await LedgerEntry.get(award_key=award_key)
+        entry = await LedgerEntry.get_or_none(award_key=award_key)
+        if entry is None:
+            return RefundResult(0, await balance_of(customer_id), duplicate=True)
         return RefundResult(-entry.delta, entry.balance_after, duplicate=True)
 
     event_id, result, duplicate = await record_once(new, apply, replay)
     await enqueue_processing(arq, event_id)
     if not duplicate and result.points_reversed:
         await publish_points_change(
-            arq, customer_id, PointsChange(result.balance, -result.points_reversed, "refund")
+            arq, customer_id, PointsChange(result.balance, -result.points_reversed, Reason.REFUND)
         )
     return result

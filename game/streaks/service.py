@@ -1,8 +1,10 @@
 """Streaks: the programme's setting, a customer's run moved by one event at a time, milestone rewards through
-the ledger under `streak:<customer>:<run start>:<length>`, and the run as the customer sees it today."""
+the award path under `streak:<customer>:<run start>:<length>`, withdrawn when a refund takes away the
+activity that reached them, and the run as the customer sees it today."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -12,12 +14,16 @@ from zoneinfo import ZoneInfo
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from game.awards import keys
+from game.awards.keys import Reason
+from game.awards.service import Award, Granted, Notice, grant, held, withdraw
 from game.challenges.periods import local_day
+from game.events.history import Counting, history
 from game.events.models import Event
-from game.ledger.models import EntryKind, LedgerEntry
-from game.ledger.service import post_entry
+from game.events.reactions import Reacted, Situation
+from game.ledger.live import granted_updates
+from game.ledger.models import EntryKind
 from game.notifications.models import NotificationKind
-from game.notifications.service import queue_notification
 from game.rules.generation import bump
 from game.sql import execute, fetch_one
 from game.streaks.models import StreakPeriod, StreakSetting
@@ -74,19 +80,33 @@ def _config_of(setting: StreakSetting) -> StreakConfig:
 
 @dataclass(frozen=True, slots=True)
 class Reached:
-    """A milestone an event's activity reached; its reward is posted after the event's other locks."""
+    """A milestone an event's activity reached."""
 
     milestone: Milestone
     period: StreakPeriod
     run_start: date
 
 
-@dataclass(frozen=True, slots=True)
-class MilestoneReward:
-    length: int
-    points: int
-    balance: int
-    award_key: str
+async def react(s: Situation) -> Reacted:
+    """The streaks reaction: activity moves the run and pays its milestones; a refund in full takes the
+    purchase's activity back, and the milestones the run no longer reaches."""
+    config, reacted = s.rules.streak, Reacted()
+    if config is None or not config.active:
+        return reacted
+    if s.facts is not None:
+        done = await record_activity(s.conn, config, s.event, s.tz)
+        granted = await reward_milestone(s.conn, s.event, done) if done else None
+        if granted is not None:
+            reacted.add(Reacted([granted], granted_updates(s.event.customer_id, [granted])))
+    refunded = s.refunded
+    if (
+        refunded is not None
+        and refunded.remaining is None
+        and refunded.purchase.type in config.activity_types
+    ):
+        withdrawn = await _recount(s, config)
+        reacted.add(Reacted(withdrawn, granted_updates(s.event.customer_id, withdrawn)))
+    return reacted
 
 
 async def record_activity(
@@ -111,33 +131,63 @@ async def record_activity(
     return Reached(milestone, config.period, run.run_start)
 
 
-async def reward_milestone(conn: BaseDBAsyncClient, event: Event, done: Reached) -> MilestoneReward | None:
-    """Posts a reached milestone's reward once per run, and queues its notification."""
-    run = period_key(done.run_start, done.period)
-    award_key = f"streak:{event.customer_id}:{run}:{done.milestone.length}"
+async def reward_milestone(conn: BaseDBAsyncClient, event: Event, done: Reached) -> Granted | None:
+    """Grants a reached milestone's reward once per run, with its notification."""
+    key = keys.streak(event.customer_id, period_key(done.run_start, done.period), done.milestone.length)
     # A marketer switching the period back and forth can start a new run on an old run's first period; the
-    # key then names a reward already given, and posting it again would fail this job on every retry.
-    if await LedgerEntry.filter(award_key=award_key).using_db(conn).exists():
+    # key then names a reward the customer holds already.
+    if any(h.base_key == key for h in await held(conn, event.customer_id, Reason.STREAK)):
         return None
     unit = "day" if done.period is StreakPeriod.DAILY else "week"
-    posted = await post_entry(
+    payload = {"length": done.milestone.length, "period": done.period.value}
+    return await grant(
         conn,
-        customer_id=event.customer_id,
-        delta=done.milestone.reward_points,
-        kind=EntryKind.BONUS,
-        reason=f"Streak milestone: {done.milestone.length} {unit}s in a row",
-        award_key=award_key,
-        event_id=event.id,
+        Award(
+            customer_id=event.customer_id,
+            points=done.milestone.reward_points,
+            kind=EntryKind.BONUS,
+            reason=Reason.STREAK,
+            key=key,
+            text=f"Streak milestone: {done.milestone.length} {unit}s in a row",
+            event_id=event.id,
+            notice=Notice(NotificationKind.STREAK_MILESTONE, payload),
+            withdrawable=True,
+        ),
     )
-    payload = {
-        "length": done.milestone.length,
-        "period": done.period.value,
-        "points": done.milestone.reward_points,
-    }
-    await queue_notification(conn, event.customer_id, award_key, NotificationKind.STREAK_MILESTONE, payload)
-    return MilestoneReward(
-        done.milestone.length, done.milestone.reward_points, posted.balance_after, award_key
+
+
+async def _recount(s: Situation, config: StreakConfig) -> list[Granted]:
+    """Replays the customer's activity without the refunded purchase: the run becomes what the replay ends
+    with, and of the milestones held, those the replay reaches fewer times than they are held are withdrawn,
+    latest first (a refunded first day shifts the run's start, not what the customer achieved)."""
+    customer_id = s.event.customer_id
+    past = await history(
+        s.conn, customer_id, frozenset(config.activity_types), Counting(None, everything=True)
     )
+    run, reaches = Run(), Counter[int]()
+    for event in past:
+        if advance(run, event.day(s.tz), config.period, config.freeze_days) is Counted.NEW_PERIOD:
+            milestone = reached(config.milestones, run.length)
+            reaches[milestone.length if milestone else 0] += 1
+    await _store_run(s.conn, customer_id, config.period, run)
+    by_length: dict[int, list[str]] = {}
+    for grant_held in await held(s.conn, customer_id, Reason.STREAK):
+        by_length.setdefault(keys.streak_length(grant_held.base_key), []).append(grant_held.base_key)
+    withdrawn = []
+    for length, base_keys in by_length.items():
+        for base_key in base_keys[reaches[length] :][::-1]:
+            unit = "day" if config.period is StreakPeriod.DAILY else "week"
+            taken = await withdraw(
+                s.conn,
+                customer_id,
+                base_key,
+                text=f"Streak milestone withdrawn: {length} {unit}s in a row",
+                event_id=s.event.id,
+                payload={"length": length, "period": config.period.value},
+            )
+            if taken is not None:
+                withdrawn.append(taken)
+    return withdrawn
 
 
 _RUN_FIELDS = ("length", "best", "run_start", "last_active_on", "freezes_used")

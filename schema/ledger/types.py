@@ -6,6 +6,7 @@ from enum import Enum
 
 import strawberry
 
+from game.awards.keys import Reason
 from game.errors import bad_input
 from game.ledger.models import EntryKind
 from game.ledger.models import LedgerEntry as LedgerEntryModel
@@ -19,6 +20,11 @@ class LedgerEntryKind(Enum):
     BONUS = EntryKind.BONUS.value
     ADJUSTMENT = EntryKind.ADJUSTMENT.value
     REDEMPTION = EntryKind.REDEMPTION.value
+    CLAWBACK = strawberry.enum_value(
+        EntryKind.CLAWBACK.value,
+        description="A reward taken back because what earned it no longer holds (e.g. its purchase was "
+        "refunded); the entry says exactly how many points were taken.",
+    )
 
 
 @strawberry.type(description="The customer's points.")
@@ -73,11 +79,26 @@ class LedgerConnection:
         )
 
 
+@strawberry.enum(description="Why the balance moved, in a live `pointsChanged` message.")
+class PointsChangeReason(Enum):
+    PURCHASE = strawberry.enum_value(Reason.PURCHASE.value, description="Points earned by a purchase.")
+    ECO_BONUS = strawberry.enum_value(Reason.ECO_BONUS.value, description="The eco bonus of a purchase.")
+    REFUND = strawberry.enum_value(Reason.REFUND.value, description="Purchase points taken back by a refund.")
+    ECO_ACTION = strawberry.enum_value(Reason.ECO_ACTION.value, description="Points for an eco action.")
+    CHALLENGE = strawberry.enum_value(Reason.CHALLENGE.value, description="A challenge's reward.")
+    BADGE = strawberry.enum_value(Reason.BADGE.value, description="A badge level's reward.")
+    STREAK = strawberry.enum_value(Reason.STREAK.value, description="A streak milestone's reward.")
+    CLAWBACK = strawberry.enum_value(
+        Reason.CLAWBACK.value,
+        description="A challenge, badge level or streak milestone withdrawn because a refund undid it.",
+    )
+
+
 @strawberry.type(description="A change of the signed-in customer's balance, pushed live.")
 class PointsChange:
-    balance: int
-    delta: int
-    reason: str
+    balance: int = strawberry.field(description="The balance after the change.")
+    delta: int = strawberry.field(description="Points added (positive) or taken (negative).")
+    reason: PointsChangeReason = strawberry.field(description="Why the balance moved.")
 
 
 _CURSOR_PREFIX = "ledger:"

@@ -18,6 +18,12 @@ from tests import factories as f
 from tests.graphql import GraphQL
 
 POINTS_CHANGED = "subscription { pointsChanged { balance delta reason } }"
+
+
+def changed(balance: int, delta: int, reason: str) -> dict[str, object]:
+    return {"balance": balance, "delta": delta, "reason": reason}
+
+
 TIMEOUT_S = 5
 
 
@@ -95,7 +101,7 @@ async def test_purchase_and_refund_are_pushed_live(server: str, gql: GraphQL, re
         assert await receive(ws) == {
             "id": "1",
             "type": "next",
-            "payload": {"data": {"pointsChanged": {"balance": 125, "delta": 125, "reason": "earn"}}},
+            "payload": {"data": {"pointsChanged": {"balance": 125, "delta": 125, "reason": "PURCHASE"}}},
         }
 
         refund = {"customerId": alice.id, "orderId": "S-1", "refundId": "SR-1", "amountCents": 500}
@@ -103,7 +109,7 @@ async def test_purchase_and_refund_are_pushed_live(server: str, gql: GraphQL, re
         assert await receive(ws) == {
             "id": "1",
             "type": "next",
-            "payload": {"data": {"pointsChanged": {"balance": 75, "delta": -50, "reason": "refund"}}},
+            "payload": {"data": {"pointsChanged": {"balance": 75, "delta": -50, "reason": "REFUND"}}},
         }
 
 
@@ -122,11 +128,15 @@ async def test_an_eco_bonus_is_pushed_after_the_purchase_points(
         await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, "S-1", 1000, items=items)}, api_key=key)
 
         earned, bonus = (await receive(ws), await receive(ws))
-        assert earned["payload"]["data"]["pointsChanged"] == {"balance": 100, "delta": 100, "reason": "earn"}
+        assert earned["payload"]["data"]["pointsChanged"] == {
+            "balance": 100,
+            "delta": 100,
+            "reason": "PURCHASE",
+        }
         assert bonus["payload"]["data"]["pointsChanged"] == {
             "balance": 120,
             "delta": 20,
-            "reason": "eco_bonus",
+            "reason": "ECO_BONUS",
         }
 
 
@@ -150,7 +160,11 @@ async def test_replays_push_nothing(server: str, gql: GraphQL, redis: Redis) -> 
 
         # Published in order: had a replay been pushed, it would come before this one.
         message = await receive(ws)
-        assert message["payload"]["data"]["pointsChanged"] == {"balance": 120, "delta": 30, "reason": "earn"}
+        assert message["payload"]["data"]["pointsChanged"] == {
+            "balance": 120,
+            "delta": 30,
+            "reason": "PURCHASE",
+        }
 
 
 async def test_a_customer_hears_only_their_own_changes(server: str, gql: GraphQL, redis: Redis) -> None:
@@ -167,13 +181,21 @@ async def test_a_customer_hears_only_their_own_changes(server: str, gql: GraphQL
         await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, "A-1", 1000)}, api_key=key)
 
         message = await receive(a)
-        assert message["payload"]["data"]["pointsChanged"] == {"balance": 100, "delta": 100, "reason": "earn"}
+        assert message["payload"]["data"]["pointsChanged"] == {
+            "balance": 100,
+            "delta": 100,
+            "reason": "PURCHASE",
+        }
         await nothing_arrives(b)
 
         # Bob's subscription was alive all along: his own purchase reaches him (and only him).
         await gql(f.RECORD_PURCHASE, {"input": f.purchase(bob.id, "B-1", 200)}, api_key=key)
         message = await receive(b)
-        assert message["payload"]["data"]["pointsChanged"] == {"balance": 20, "delta": 20, "reason": "earn"}
+        assert message["payload"]["data"]["pointsChanged"] == {
+            "balance": 20,
+            "delta": 20,
+            "reason": "PURCHASE",
+        }
         await nothing_arrives(a)
 
 

@@ -283,7 +283,9 @@ async def test_rewards_queue_one_notification_each_and_delivery_runs_once(
         (f"badge:{regular}:{alice.id}:1", "badge_earned", None),
         (f"challenge:{challenge_id}:{alice.id}:once", "challenge_completed", None),
     ]
-    assert rows[1].payload["badges"] == [{"badge_id": int(regular), "level": 1}]
+    # One shape: what was earned, and its points.
+    assert (rows[0].payload["badge_id"], rows[0].payload["level"]) == (int(regular), 1)
+    assert (rows[1].payload["challenge_id"], rows[1].payload["points"]) == (int(challenge_id), 50)
     # process_event enqueued their delivery; the job marks each sent once.
     assert await redis.exists(*(f"arq:job:notify:{n.key}" for n in rows)) == 2
     assert [await deliver_notification(ctx, n.key) for n in rows] == [True, True]

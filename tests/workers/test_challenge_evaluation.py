@@ -842,9 +842,9 @@ async def test_a_real_worker_completes_the_challenge_and_pushes_the_reward(
         messages = [await receive(ws, timeout=15) for _ in range(4)]
     changes = [m["payload"]["data"]["pointsChanged"] for m in messages]
     assert all(m["type"] == "next" and m["id"] == "1" for m in messages), messages
-    assert [c for c in changes if c["reason"] == "challenge"] == [
-        {"balance": 3 * 10 + REWARD, "delta": REWARD, "reason": "challenge"}
+    assert [c for c in changes if c["reason"] == "CHALLENGE"] == [
+        {"balance": 3 * 10 + REWARD, "delta": REWARD, "reason": "CHALLENGE"}
     ]
-    assert sorted(c["delta"] for c in changes if c["reason"] == "earn") == [10, 10, 10]
+    assert sorted(c["delta"] for c in changes if c["reason"] == "PURCHASE") == [10, 10, 10]
     assert await rewards(gql, alice) == [REWARD]
     assert (await ledger(gql, alice))[0] == 3 * 10 + REWARD

@@ -520,6 +520,6 @@ async def test_a_milestone_reward_is_pushed_live(
         assert message["payload"]["data"]["pointsChanged"] == {
             "balance": 2 * PURCHASE_POINTS + 20,
             "delta": 20,
-            "reason": "streak",
+            "reason": "STREAK",
         }
         await nothing_arrives(ws)

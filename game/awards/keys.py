@@ -1,0 +1,70 @@
+"""Every award key and reason, built here and nowhere else.
+
+An award key names what was earned, once: the ledger's unique `award_key` and the notification outbox's
+unique `key` both hold it, so a replayed request or a second worker cannot pay twice. A reversal's key is
+derived from the key of the award it takes back, so each award is reversed at most once.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+
+class Reason(StrEnum):
+    """Why points moved, as live updates and notifications tell the customer."""
+
+    PURCHASE = "earn"
+    ECO_BONUS = "eco_bonus"
+    REFUND = "refund"
+    ECO_ACTION = "eco"
+    CHALLENGE = "challenge"
+    BADGE = "badge"
+    STREAK = "streak"
+    CLAWBACK = "clawback"
+
+
+def purchase(source: str, order_id: str) -> str:
+    return f"purchase:{source}:{order_id}"
+
+
+def eco_bonus(source: str, order_id: str) -> str:
+    # A prefix, not a suffix (an order id may contain ':'), as long as "purchase:" so that any purchase
+    # whose key fits the award_key column has an eco key that fits too.
+    return f"ecobonus:{source}:{order_id}"
+
+
+def refund(source: str, refund_id: str) -> str:
+    return f"refund:{source}:{refund_id}"
+
+
+def eco_action(source: str, idempotency_key: str) -> str:
+    return f"eco:{source}:{idempotency_key}"
+
+
+def challenge(challenge_id: int, customer_id: UUID, period: str, completion: int) -> str:
+    """The `completion`-th completion of a challenge in one period (the first has no number)."""
+    key = f"challenge:{challenge_id}:{customer_id}:{period}"
+    return key if completion == 1 else f"{key}:{completion}"
+
+
+def badge(badge_id: int, customer_id: UUID, level: int) -> str:
+    return f"badge:{badge_id}:{customer_id}:{level}"
+
+
+def streak(customer_id: UUID, run: str, length: int) -> str:
+    return f"streak:{customer_id}:{run}:{length}"
+
+
+def streak_length(key: str) -> int:
+    """The milestone length a streak award key names."""
+    return int(key.rsplit(":", 1)[1])
+
+
+def again(key: str, times: int) -> str:
+    """The key of an award earned for the `times`-th time, after the earlier ones were withdrawn."""
+    return key if times == 1 else f"{key}#{times}"
+
+
+def reversal(key: str) -> str:
+    return f"reversal:{key}"

@@ -1,0 +1,99 @@
+"""A customer's past events as the engine counts them now: what a fold over history starts from when a refund
+asks "does this still hold?".
+
+A purchase counts with what is left of it after its refunds (`amount_cents` lowered by the refunded amount),
+and not at all once fully refunded. Refunds say how much, not which items, so a partial refund leaves the
+purchase's items, quantities and categories as they were.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from game.rules.facts import facts_of
+from game.sql import fetch_all
+
+
+@dataclass(frozen=True, slots=True)
+class Past:
+    id: int
+    type: str
+    occurred_at: datetime
+    facts: dict[str, Any]
+
+    def day(self, tz: ZoneInfo) -> date:
+        return self.occurred_at.astimezone(tz).date()
+
+
+def remaining_facts(
+    event_type: str, payload: dict[str, Any], refunded_cents: int | None
+) -> dict[str, Any] | None:
+    """The facts an event counts with now: None for a purchase refunded in full."""
+    facts = facts_of(event_type, payload)
+    if event_type != "purchase" or not refunded_cents:
+        return facts
+    left = int(payload.get("amount_cents") or 0) - refunded_cents
+    return None if left <= 0 else facts | {"amount_cents": left}
+
+
+@dataclass(frozen=True, slots=True)
+class Counting:
+    """Which processed events a definition counted: those evaluated once it was live, or all (backfill)."""
+
+    published_at: datetime | None
+    published_generation: int | None = None
+    everything: bool = False
+
+
+async def history(
+    conn: BaseDBAsyncClient,
+    customer_id: UUID,
+    types: frozenset[str],
+    counted: Counting,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Past]:
+    """The customer's processed events of `types` in [since, until), in the order they happened."""
+    sql = (
+        "SELECT e.id, e.type, e.payload, e.occurred_at, p.refunded_cents FROM event e "
+        "LEFT JOIN purchase p ON p.event_id = e.id WHERE e.customer_id = $1 AND e.processed_at IS NOT NULL "
+        "AND e.type IN (" + ", ".join(f"${n}" for n in range(2, len(types) + 2)) + ")"
+    )
+    params: list[Any] = [customer_id, *sorted(types)]
+
+    def condition(clause: str, value: Any) -> None:
+        nonlocal sql
+        params.append(value)
+        sql += " AND " + clause.replace("?", f"${len(params)}")
+
+    if since is not None:
+        condition("e.occurred_at >= ?", since)
+    if until is not None:
+        condition("e.occurred_at < ?", until)
+    if not counted.everything:
+        if counted.published_generation is not None:
+            condition("e.rules_generation >= ?", counted.published_generation)
+        elif counted.published_at is not None:
+            condition("e.processed_at >= ?", counted.published_at)
+    rows = await fetch_all(conn, sql + " ORDER BY e.occurred_at, e.id", *params)
+    found = []
+    for row in rows:
+        payload = row["payload"]
+        payload = json.loads(payload) if isinstance(payload, str) else payload
+        facts = remaining_facts(row["type"], payload, row["refunded_cents"])
+        if facts is not None:
+            found.append(Past(row["id"], row["type"], _utc(row["occurred_at"]), facts))
+    return found
+
+
+def _utc(value: datetime | str) -> datetime:
+    # asyncpg returns aware datetimes; SQLite the ISO text tortoise stored.
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
