@@ -17,7 +17,9 @@ from schema.permissions import IsMarketer
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation(name="register", description="Create a customer account and sign in (anyone).")
-    async def register_customer(self, info: Info, input: RegisterInput) -> AuthPayload:
+    async def register_customer(
+        self, info: Info, input: Annotated[RegisterInput, strawberry.argument(description="The new account.")]
+    ) -> AuthPayload:
         customer = await register(
             input.email, input.password, input.display_name, input.locale, input.timezone
         )
