@@ -38,14 +38,22 @@ from schema.streaks.mutations import StreakMutations
 from schema.streaks.queries import StreakQueries
 
 
-@strawberry.type
+@strawberry.type(
+    description="Reads. Each field says who may call it: the signed-in customer (Authorization: Bearer "
+    "<token> from login), a marketer (token from marketerLogin), or anyone."
+)
 class Query(
     CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries, StreakQueries, AwardQueries
 ):
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description="Writes. Each field says who may call it: anyone, the signed-in customer, a marketer, or an "
+    "API key (X-API-Key header) with the scope it names. Failures come as errors with an extensions.code "
+    "such as BAD_USER_INPUT (with extensions.field), UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT or "
+    "RATE_LIMITED."
+)
 class Mutation(
     CustomerMutations,
     CustomerTagMutations,
@@ -61,7 +69,10 @@ class Mutation(
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live updates for the signed-in customer, over WebSocket (graphql-transport-ws), the token "
+    'in the connection_init payload as {"authorization": "Bearer <token>"}.'
+)
 class Subscription(LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptions):
     pass
 

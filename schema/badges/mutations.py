@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from game.badges.models import BadgeStatus
@@ -26,22 +28,41 @@ def _data(input: BadgeInput) -> Data:
 @strawberry.type
 class BadgeMutations:
     @strawberry.mutation(description="Create a draft badge (marketer).", permission_classes=[IsMarketer])
-    async def create_badge(self, input: BadgeInput) -> BadgeDefinition:
+    async def create_badge(
+        self, input: Annotated[BadgeInput, strawberry.argument(description="The new badge.")]
+    ) -> BadgeDefinition:
         return BadgeDefinition.from_model(await create_badge(_data(input)))
 
-    @strawberry.mutation(description="Replace a draft badge (marketer).", permission_classes=[IsMarketer])
-    async def update_badge(self, id: strawberry.ID, input: BadgeInput) -> BadgeDefinition:
+    @strawberry.mutation(
+        description="Replace a draft badge (marketer); CONFLICT once it is published.",
+        permission_classes=[IsMarketer],
+    )
+    async def update_badge(
+        self,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The draft's id; NOT_FOUND if none.")],
+        input: Annotated[BadgeInput, strawberry.argument(description="Every field, anew.")],
+    ) -> BadgeDefinition:
         return BadgeDefinition.from_model(await update_badge(badge_id(id), _data(input)))
 
     @strawberry.mutation(
-        description="Start awarding a draft badge (marketer).", permission_classes=[IsMarketer]
+        description="Start awarding a draft badge: DRAFT to ACTIVE, else CONFLICT (marketer).",
+        permission_classes=[IsMarketer],
     )
-    async def publish_badge(self, info: Info, id: strawberry.ID) -> BadgeDefinition:
+    async def publish_badge(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The badge's id; NOT_FOUND if none.")],
+    ) -> BadgeDefinition:
         return BadgeDefinition.from_model(await change_status(badge_id(id), BadgeStatus.ACTIVE))
 
     @strawberry.mutation(
-        description="Stop awarding a badge; levels already earned stay (marketer).",
+        description="Stop awarding a badge: DRAFT or ACTIVE to ARCHIVED, else CONFLICT; levels already "
+        "earned stay (marketer).",
         permission_classes=[IsMarketer],
     )
-    async def archive_badge(self, info: Info, id: strawberry.ID) -> BadgeDefinition:
+    async def archive_badge(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The badge's id; NOT_FOUND if none.")],
+    ) -> BadgeDefinition:
         return BadgeDefinition.from_model(await change_status(badge_id(id), BadgeStatus.ARCHIVED))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -28,13 +29,22 @@ class BadgeQueries:
         return [CustomerBadgeType.from_view(v, customer.locale) for v in views]
 
     @strawberry.field(
-        description="Every badge, optionally of one status (marketer).", permission_classes=[IsMarketer]
+        description="Every badge, optionally of one status, oldest first (marketer).",
+        permission_classes=[IsMarketer],
     )
-    async def badge_definitions(self, status: BadgeStatus | None = None) -> list[BadgeDefinition]:
+    async def badge_definitions(
+        self,
+        status: Annotated[
+            BadgeStatus | None, strawberry.argument(description="Only those of this status; all if absent.")
+        ] = None,
+    ) -> list[BadgeDefinition]:
         return [
-            BadgeDefinition.from_model(b) for b in await list_badges(Status(status.value) if status else None)
+            BadgeDefinition.from_model(b) for b in await list_badges(Status[status.name] if status else None)
         ]
 
     @strawberry.field(description="One badge (marketer).", permission_classes=[IsMarketer])
-    async def badge_definition(self, id: strawberry.ID) -> BadgeDefinition:
+    async def badge_definition(
+        self,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The badge's id; NOT_FOUND if none.")],
+    ) -> BadgeDefinition:
         return BadgeDefinition.from_model(await get_badge(badge_id(id)))

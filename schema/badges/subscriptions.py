@@ -11,7 +11,7 @@ from schema.permissions import IsCustomer
 
 @strawberry.type(description="A badge level the signed-in customer just earned.")
 class BadgeEarned:
-    badge_id: strawberry.ID
+    badge_id: strawberry.ID = strawberry.field(description="The badge's id.")
     level: int = strawberry.field(description="1 for the badge's first level.")
     points: int = strawberry.field(description="The level's reward, 0 if none.")
 

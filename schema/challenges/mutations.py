@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from game.challenges.models import Recurrence as RecurrenceKind
@@ -27,7 +29,7 @@ def _data(input: ChallengeInput) -> Data:
         ends_at=input.ends_at,
         description=input.description.to_dict() if input.description else None,
         icon=input.icon,
-        recurrence=RecurrenceKind(input.recurrence.value),
+        recurrence=RecurrenceKind[input.recurrence.name],
         reward_points=input.reward_points,
         reward_badge_id=reference(input.reward_badge_id) if input.reward_badge_id else None,
         audience_tags=input.audience_tags,
@@ -41,31 +43,65 @@ def _data(input: ChallengeInput) -> Data:
 @strawberry.type
 class ChallengeMutations:
     @strawberry.mutation(description="Create a draft challenge (marketer).", permission_classes=[IsMarketer])
-    async def create_challenge(self, input: ChallengeInput) -> ChallengeDefinition:
+    async def create_challenge(
+        self, input: Annotated[ChallengeInput, strawberry.argument(description="The new challenge.")]
+    ) -> ChallengeDefinition:
         return ChallengeDefinition.from_model(await create_challenge(_data(input)))
 
-    @strawberry.mutation(description="Replace a draft challenge (marketer).", permission_classes=[IsMarketer])
-    async def update_challenge(self, id: strawberry.ID, input: ChallengeInput) -> ChallengeDefinition:
+    @strawberry.mutation(
+        description="Replace a draft challenge (marketer); CONFLICT once it is published.",
+        permission_classes=[IsMarketer],
+    )
+    async def update_challenge(
+        self,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The draft's id; NOT_FOUND if none.")],
+        input: Annotated[ChallengeInput, strawberry.argument(description="Every field, anew.")],
+    ) -> ChallengeDefinition:
         return ChallengeDefinition.from_model(await update_challenge(challenge_id(id), _data(input)))
 
     @strawberry.mutation(
-        description="Start counting events: DRAFT or PAUSED to ACTIVE.", permission_classes=[IsMarketer]
+        description="Start counting events: DRAFT or PAUSED to ACTIVE, else CONFLICT (marketer). Its reward "
+        "badge must be ACTIVE. With backfill, the first publication also counts the window's earlier events.",
+        permission_classes=[IsMarketer],
     )
-    async def publish_challenge(self, info: Info, id: strawberry.ID) -> ChallengeDefinition:
+    async def publish_challenge(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The challenge's id; NOT_FOUND if none.")
+        ],
+    ) -> ChallengeDefinition:
         return ChallengeDefinition.from_model(
             await change_status(challenge_id(id), Action.PUBLISH, info.context.arq)
         )
 
     @strawberry.mutation(
-        description="Stop counting events for now: ACTIVE to PAUSED.", permission_classes=[IsMarketer]
+        description="Stop counting events for now: ACTIVE to PAUSED, else CONFLICT (marketer).",
+        permission_classes=[IsMarketer],
     )
-    async def pause_challenge(self, info: Info, id: strawberry.ID) -> ChallengeDefinition:
+    async def pause_challenge(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The challenge's id; NOT_FOUND if none.")
+        ],
+    ) -> ChallengeDefinition:
         return ChallengeDefinition.from_model(
             await change_status(challenge_id(id), Action.PAUSE, info.context.arq)
         )
 
-    @strawberry.mutation(description="Retire a challenge for good.", permission_classes=[IsMarketer])
-    async def archive_challenge(self, info: Info, id: strawberry.ID) -> ChallengeDefinition:
+    @strawberry.mutation(
+        description="Retire a challenge for good: DRAFT, ACTIVE or PAUSED to ARCHIVED, else CONFLICT "
+        "(marketer).",
+        permission_classes=[IsMarketer],
+    )
+    async def archive_challenge(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The challenge's id; NOT_FOUND if none.")
+        ],
+    ) -> ChallengeDefinition:
         return ChallengeDefinition.from_model(
             await change_status(challenge_id(id), Action.ARCHIVE, info.context.arq)
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 import strawberry
 
@@ -20,27 +21,43 @@ class ChallengeQueries:
         permission_classes=[IsCustomer],
     )
     async def challenges(
-        self, info: Info, status: ChallengeView = ChallengeView.ACTIVE
+        self,
+        info: Info,
+        status: Annotated[
+            ChallengeView, strawberry.argument(description="Which of them; ACTIVE if absent.")
+        ] = (ChallengeView.ACTIVE),
     ) -> list[CustomerChallengeType]:
         customer = await signed_in_customer(info.context.viewer)
         views = await customer_challenges(
             customer.id,
             customer.tags,
-            View(status.value),
+            View[status.name],
             info.context.settings.programme_timezone,
             datetime.now(UTC),
         )
         return [CustomerChallengeType.from_view(v, customer.locale) for v in views]
 
     @strawberry.field(
-        description="Every challenge, optionally of one status (marketer).", permission_classes=[IsMarketer]
+        description="Every challenge, optionally of one status, newest first (marketer).",
+        permission_classes=[IsMarketer],
     )
-    async def challenge_definitions(self, status: ChallengeStatus | None = None) -> list[ChallengeDefinition]:
-        rows = await list_challenges(Status(status.value) if status else None)
+    async def challenge_definitions(
+        self,
+        status: Annotated[
+            ChallengeStatus | None,
+            strawberry.argument(description="Only those of this status; all if absent."),
+        ] = None,
+    ) -> list[ChallengeDefinition]:
+        rows = await list_challenges(Status[status.name] if status else None)
         return [ChallengeDefinition.from_model(c) for c in rows]
 
     @strawberry.field(description="One challenge (marketer).", permission_classes=[IsMarketer])
-    async def challenge_definition(self, id: strawberry.ID) -> ChallengeDefinition:
+    async def challenge_definition(
+        self,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The challenge's id; NOT_FOUND if none.")
+        ],
+    ) -> ChallengeDefinition:
         return ChallengeDefinition.from_model(await get_challenge(challenge_id(id)))
 
 

@@ -11,11 +11,14 @@ from schema.permissions import IsCustomer
 
 @strawberry.type(description="A challenge's progress moved for the signed-in customer.")
 class ChallengeProgressUpdate:
-    challenge_id: strawberry.ID
-    period: str
+    challenge_id: strawberry.ID = strawberry.field(description="The challenge's id.")
+    period: str = strawberry.field(description="The period it counts for, as in the customer's challenges.")
     values: list[int] = strawberry.field(description="Progress per step, in the order of the rule's steps.")
-    targets: list[int]
-    completed: bool
+    targets: list[int] = strawberry.field(description="Each step's target, in the order of the rule's steps.")
+    completed: bool = strawberry.field(
+        description="Completed as often as the period allows: nothing more counts until the next period. "
+        "A completion that allows another leaves it false and the values back at 0."
+    )
 
 
 @strawberry.type

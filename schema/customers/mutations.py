@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.auth import issue_token
@@ -14,22 +16,34 @@ from schema.permissions import IsMarketer
 
 @strawberry.type
 class CustomerMutations:
-    @strawberry.mutation(name="register", description="Create a customer account and sign in.")
-    async def register_customer(self, info: Info, input: RegisterInput) -> AuthPayload:
+    @strawberry.mutation(name="register", description="Create a customer account and sign in (anyone).")
+    async def register_customer(
+        self, info: Info, input: Annotated[RegisterInput, strawberry.argument(description="The new account.")]
+    ) -> AuthPayload:
         customer = await register(
             input.email, input.password, input.display_name, input.locale, input.timezone
         )
         token = issue_token(info.context.settings, customer.id, Role.CUSTOMER)
         return AuthPayload(token=token, customer=Customer.from_model(customer))
 
-    @strawberry.mutation(description="Sign in as a customer.")
-    async def login(self, info: Info, email: str, password: str) -> AuthPayload:
+    @strawberry.mutation(description="Sign in as a customer (anyone); UNAUTHENTICATED if either is wrong.")
+    async def login(
+        self,
+        info: Info,
+        email: Annotated[str, strawberry.argument(description="As registered; case does not matter.")],
+        password: Annotated[str, strawberry.argument(description="The account's password.")],
+    ) -> AuthPayload:
         customer = await authenticate(email, password)
         token = issue_token(info.context.settings, customer.id, Role.CUSTOMER)
         return AuthPayload(token=token, customer=Customer.from_model(customer))
 
-    @strawberry.mutation(description="Sign in as a marketer.")
-    async def marketer_login(self, info: Info, email: str, password: str) -> MarketerAuthPayload:
+    @strawberry.mutation(description="Sign in as a marketer (anyone); UNAUTHENTICATED if either is wrong.")
+    async def marketer_login(
+        self,
+        info: Info,
+        email: Annotated[str, strawberry.argument(description="The marketer's email; case does not matter.")],
+        password: Annotated[str, strawberry.argument(description="The marketer's password.")],
+    ) -> MarketerAuthPayload:
         marketer = await authenticate_marketer(email, password)
         token = issue_token(info.context.settings, marketer.id, Role.MARKETER)
         return MarketerAuthPayload(
@@ -40,10 +54,10 @@ class CustomerMutations:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A customer's tags, as now stored.")
 class CustomerTags:
-    customer_id: strawberry.ID
-    tags: list[str]
+    customer_id: strawberry.ID = strawberry.field(description="The customer's UUID.")
+    tags: list[str] = strawberry.field(description="Sorted, without duplicates.")
 
 
 @strawberry.type
@@ -52,6 +66,18 @@ class CustomerTagMutations:
         description="Replace a customer's tags, which challenge audiences target (marketer).",
         permission_classes=[IsMarketer],
     )
-    async def set_customer_tags(self, customer_id: strawberry.ID, tags: list[str]) -> CustomerTags:
+    async def set_customer_tags(
+        self,
+        customer_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The customer's UUID; NOT_FOUND if none has it.")
+        ],
+        tags: Annotated[
+            list[str],
+            strawberry.argument(
+                description="The whole new set, at most 50, each 1 to 40 of a-z, 0-9, '_', ':', '-' "
+                "starting with a letter or digit; empty clears them."
+            ),
+        ],
+    ) -> CustomerTags:
         uid = await existing_customer_id(str(customer_id))
         return CustomerTags(customer_id=customer_id, tags=await set_tags(uid, tags))

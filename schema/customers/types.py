@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import strawberry
@@ -13,19 +14,31 @@ from schema.ledger.types import LedgerConnection, Points, decode_cursor
 
 @strawberry.type(description="A member of the loyalty programme. Only ever the signed-in customer themself.")
 class Customer:
-    id: strawberry.ID
-    email: str
-    display_name: str
-    locale: str
-    timezone: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description="A UUID: what tills and partners send as customerId with their API key."
+    )
+    email: str = strawberry.field(description="Lowercase, as registered; unique.")
+    display_name: str = strawberry.field(description="1 to 80 characters.")
+    locale: str = strawberry.field(
+        description="A language tag such as 'fr' or 'en-GB'; challenge and badge texts come in its "
+        "language when written in it, else in the other."
+    )
+    timezone: str = strawberry.field(description="IANA name, e.g. 'Europe/Paris'.")
+    created_at: datetime = strawberry.field(description="When the customer registered.")
 
     @strawberry.field(description="The points balance.")
     async def points(self, info: Info) -> Points:
         return Points(balance=await info.context.loaders.balance.load(UUID(self.id)))
 
     @strawberry.field(description="Ledger entries, newest first, paginated with `first` and `after`.")
-    async def ledger(self, first: int = 20, after: str | None = None) -> LedgerConnection:
+    async def ledger(
+        self,
+        first: Annotated[int, strawberry.argument(description="Entries per page, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="pageInfo.endCursor of the previous page; none for the newest."),
+        ] = None,
+    ) -> LedgerConnection:
         page = await history(UUID(self.id), first=first, before_id=decode_cursor(after) if after else None)
         return LedgerConnection.from_page(page)
 
@@ -43,27 +56,33 @@ class Customer:
 
 @strawberry.type(description="A marketer: configures the programme.")
 class Marketer:
-    id: strawberry.ID
-    email: str
-    display_name: str
+    id: strawberry.ID = strawberry.field(description="A UUID.")
+    email: str = strawberry.field(description="Lowercase; unique.")
+    display_name: str = strawberry.field(description="At most 80 characters; may be empty.")
 
 
-@strawberry.type
+@strawberry.type(description="A signed-in customer.")
 class AuthPayload:
-    token: str = strawberry.field(description="A JWT to send as 'Authorization: Bearer <token>'.")
-    customer: Customer
+    token: str = strawberry.field(
+        description="A JWT to send as 'Authorization: Bearer <token>'; valid 7 days by default."
+    )
+    customer: Customer = strawberry.field(description="The customer the token signs in.")
 
 
-@strawberry.type
+@strawberry.type(description="A signed-in marketer.")
 class MarketerAuthPayload:
-    token: str
-    marketer: Marketer
+    token: str = strawberry.field(
+        description="A JWT to send as 'Authorization: Bearer <token>'; valid 7 days by default."
+    )
+    marketer: Marketer = strawberry.field(description="The marketer the token signs in.")
 
 
-@strawberry.input
+@strawberry.input(description="A new customer account.")
 class RegisterInput:
-    email: str
-    password: str
-    display_name: str
-    locale: str = "en"
+    email: str = strawberry.field(description="At most 254 characters; stored lowercase; unique (CONFLICT).")
+    password: str = strawberry.field(description="8 to 256 characters.")
+    display_name: str = strawberry.field(description="1 to 80 characters once runs of spaces are collapsed.")
+    locale: str = strawberry.field(
+        default="en", description="A language tag such as 'fr' or 'en-GB', at most 16 characters."
+    )
     timezone: str = strawberry.field(default="UTC", description="IANA name, e.g. 'Europe/Paris'.")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from game.earn.service import multipliers_from_pairs, upsert_rule
@@ -13,7 +15,9 @@ class EarnMutations:
         description="Create or replace the earn rule of a currency (marketer).",
         permission_classes=[IsMarketer],
     )
-    async def upsert_earn_rule(self, input: EarnRuleInput) -> EarnRule:
+    async def upsert_earn_rule(
+        self, input: Annotated[EarnRuleInput, strawberry.argument(description="The currency's new rule.")]
+    ) -> EarnRule:
         pairs = [(m.category, m.percent) for m in input.category_multipliers or []]
         multipliers = multipliers_from_pairs(pairs)
         rule = await upsert_rule(

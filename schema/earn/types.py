@@ -7,24 +7,28 @@ import strawberry
 from game.earn.models import EarnRule as EarnRuleModel
 
 
-@strawberry.type
+@strawberry.type(description="A category of purchase items that earns at its own rate.")
 class CategoryMultiplier:
-    category: str
+    category: str = strawberry.field(description="As purchase items name it in `category`.")
     percent: int = strawberry.field(description="Percent of the base rate: 200 earns double.")
 
 
 @strawberry.type(description="How purchases in one currency earn points.")
 class EarnRule:
-    id: strawberry.ID
-    currency: str
+    id: strawberry.ID = strawberry.field(description="The rule's id.")
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. 'EUR': one rule per currency.")
     points_per_unit: int = strawberry.field(description="Points per whole currency unit (1 EUR, 1 JPY...).")
-    category_multipliers: list[CategoryMultiplier]
+    category_multipliers: list[CategoryMultiplier] = strawberry.field(
+        description="Categories earning their own percent of the base rate; others earn 100%."
+    )
     eco_bonus_pct: int = strawberry.field(
         description="Percent of the base rate added for eco items, on top of their category's: "
         "with 50, an eco item of a 200% category earns 250%."
     )
-    active: bool
-    updated_at: datetime
+    active: bool = strawberry.field(
+        description="Whether purchases in this currency earn; while off they are refused (BAD_USER_INPUT)."
+    )
+    updated_at: datetime = strawberry.field(description="When the rule was last created or replaced.")
 
     @classmethod
     def from_model(cls, rule: EarnRuleModel) -> EarnRule:
@@ -41,18 +45,27 @@ class EarnRule:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A category of purchase items that earns at its own rate.")
 class CategoryMultiplierInput:
-    category: str
-    percent: int
+    category: str = strawberry.field(
+        description="Lowercase letters, digits, '_' or '-', starting with a letter or digit, at most 64; "
+        "once per rule."
+    )
+    percent: int = strawberry.field(description="Percent of the base rate, 0 to 1000: 200 earns double.")
 
 
-@strawberry.input
+@strawberry.input(description="An earn rule; it replaces the currency's rule if there is one.")
 class EarnRuleInput:
-    currency: str
-    points_per_unit: int
-    category_multipliers: list[CategoryMultiplierInput] | None = None
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. 'EUR'.")
+    points_per_unit: int = strawberry.field(
+        description="Points per whole currency unit (1 EUR, 1 JPY...), 0 to 1000; rounded down per purchase."
+    )
+    category_multipliers: list[CategoryMultiplierInput] | None = strawberry.field(
+        default=None, description="At most 200; none or empty: every category earns the base rate."
+    )
     eco_bonus_pct: int = strawberry.field(
         default=0, description="Percent of the base rate added for eco items (0 to 1000; 0 = no bonus)."
     )
-    active: bool = True
+    active: bool = strawberry.field(
+        default=True, description="Off: purchases in this currency are refused until it is on again."
+    )

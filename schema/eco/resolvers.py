@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -25,7 +26,10 @@ from schema.permissions import CanRecordEcoActions, IsCustomer, IsMarketer
 
 @strawberry.type
 class EcoQueries:
-    @strawberry.field(description="The eco actions of the programme (anyone: the app lists them).")
+    @strawberry.field(
+        description="The eco actions of the programme, inactive ones included, by code (anyone: the app "
+        "lists them)."
+    )
     async def eco_action_types(self) -> list[EcoActionType]:
         return [EcoActionType.from_model(a) for a in await action_types()]
 
@@ -45,7 +49,9 @@ class EcoMutations:
     @strawberry.mutation(
         description="Create or replace an eco action type (marketer).", permission_classes=[IsMarketer]
     )
-    async def upsert_eco_action_type(self, input: EcoActionTypeInput) -> EcoActionType:
+    async def upsert_eco_action_type(
+        self, input: Annotated[EcoActionTypeInput, strawberry.argument(description="The action type.")]
+    ) -> EcoActionType:
         action = await upsert_action_type(
             input.code,
             input.label.to_dict(),
@@ -60,7 +66,11 @@ class EcoMutations:
         description="A verified eco action, from a store or partner (API key with the 'eco' scope).",
         permission_classes=[CanRecordEcoActions],
     )
-    async def record_eco_action(self, info: Info, input: RecordEcoActionInput) -> EcoActionPayload:
+    async def record_eco_action(
+        self,
+        info: Info,
+        input: Annotated[RecordEcoActionInput, strawberry.argument(description="The action.")],
+    ) -> EcoActionPayload:
         context = info.context
         action = EcoAction(input.type, input.quantity, input.idempotency_key, input.proof, input.occurred_at)
         tz = ZoneInfo(context.settings.programme_timezone)
@@ -74,7 +84,27 @@ class EcoMutations:
         permission_classes=[IsCustomer],
     )
     async def declare_eco_action(
-        self, info: Info, type: str, idempotency_key: str, quantity: int = 1
+        self,
+        info: Info,
+        type: Annotated[
+            str,
+            strawberry.argument(
+                description="The code of an active eco action type; BAD_USER_INPUT otherwise."
+            ),
+        ],
+        idempotency_key: Annotated[
+            str,
+            strawberry.argument(
+                description="1 to 200 printable characters, unique per customer: a retry is recorded once."
+            ),
+        ],
+        quantity: Annotated[
+            int,
+            strawberry.argument(
+                description="Units, 1 to 1000; with those already declared today, at most the type's "
+                "declaredDailyCap (RATE_LIMITED beyond)."
+            ),
+        ] = 1,
     ) -> EcoActionPayload:
         context = info.context
         assert context.viewer.customer_id is not None  # IsCustomer

@@ -15,11 +15,23 @@ from game.ledger.service import Page
 
 @strawberry.enum(description="Why points moved.")
 class LedgerEntryKind(Enum):
-    EARN = EntryKind.EARN.value
-    REFUND = EntryKind.REFUND.value
-    BONUS = EntryKind.BONUS.value
-    ADJUSTMENT = EntryKind.ADJUSTMENT.value
-    REDEMPTION = EntryKind.REDEMPTION.value
+    EARN = strawberry.enum_value(
+        EntryKind.EARN.value, description="A purchase earned points at its currency's earn rule."
+    )
+    REFUND = strawberry.enum_value(
+        EntryKind.REFUND.value, description="A refund took back a purchase's points in proportion (negative)."
+    )
+    BONUS = strawberry.enum_value(
+        EntryKind.BONUS.value,
+        description="A reward: a purchase's eco bonus, an eco action, a challenge completed, a badge level "
+        "or a streak milestone.",
+    )
+    ADJUSTMENT = strawberry.enum_value(
+        EntryKind.ADJUSTMENT.value, description="A correction by the programme; no operation posts one yet."
+    )
+    REDEMPTION = strawberry.enum_value(
+        EntryKind.REDEMPTION.value, description="Points spent on a reward; no operation posts one yet."
+    )
     CLAWBACK = strawberry.enum_value(
         EntryKind.CLAWBACK.value,
         description="A reward taken back because what earned it no longer holds (e.g. its purchase was "
@@ -34,12 +46,12 @@ class Points:
 
 @strawberry.type(description="One movement of points. Entries are never changed or removed.")
 class LedgerEntry:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Unique; the ledger lists entries by descending id.")
     delta: int = strawberry.field(description="Points added (positive) or taken (negative).")
     balance_after: int = strawberry.field(description="The balance right after this entry.")
-    kind: LedgerEntryKind
+    kind: LedgerEntryKind = strawberry.field(description="Why points moved.")
     reason: str = strawberry.field(description="A human-readable reason, e.g. 'Purchase A-1001'.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the entry was written.")
 
     @classmethod
     def from_model(cls, entry: LedgerEntryModel) -> LedgerEntry:
@@ -53,22 +65,26 @@ class LedgerEntry:
         )
 
 
-@strawberry.type
+@strawberry.type(description="One entry of a ledger page.")
 class LedgerEdge:
-    node: LedgerEntry
-    cursor: str
+    node: LedgerEntry = strawberry.field(description="The entry.")
+    cursor: str = strawberry.field(
+        description="Opaque: pass it as `after` for the entries older than this one."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="Where a page ends.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether older entries follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="The last entry's cursor, to pass as `after` for the next page; null on an empty page."
+    )
 
 
 @strawberry.type(description="The customer's ledger, newest entry first.")
 class LedgerConnection:
-    edges: list[LedgerEdge]
-    page_info: PageInfo
+    edges: list[LedgerEdge] = strawberry.field(description="At most `first` entries, newest first.")
+    page_info: PageInfo = strawberry.field(description="Whether and where the next page starts.")
 
     @classmethod
     def from_page(cls, page: Page) -> LedgerConnection:

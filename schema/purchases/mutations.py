@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -9,31 +10,54 @@ from schema.context import Info
 from schema.permissions import CanRecordPurchases
 
 
-@strawberry.input
+@strawberry.input(
+    description="One line of a purchase: what was bought, so categories and eco items can weigh."
+)
 class PurchaseItemInput:
-    sku: str
-    category: str | None = None
-    quantity: int = 1
-    unit_price_cents: int = 0
+    sku: str = strawberry.field(description="1 to 64 characters.")
+    category: str | None = strawberry.field(
+        default=None,
+        description="1 to 64 characters; the item earns the percent the earn rule gives its category (100% "
+        "when unlisted or absent).",
+    )
+    quantity: int = strawberry.field(default=1, description="1 to 10000.")
+    unit_price_cents: int = strawberry.field(
+        default=0,
+        description="The price of one unit in minor units of the purchase's currency, 0 to 10000000.",
+    )
     eco: bool = strawberry.field(
         default=False, description="An eco-responsible item (refill, second-hand...)."
     )
 
 
-@strawberry.input
+@strawberry.input(description="A purchase to award points for.")
 class RecordPurchaseInput:
-    customer_id: strawberry.ID
-    order_id: str = strawberry.field(description="Unique per API-key source: a replay is awarded once.")
-    amount_cents: int = strawberry.field(description="Amount paid, in minor units of `currency`.")
+    customer_id: strawberry.ID = strawberry.field(
+        description="The customer's UUID; NOT_FOUND if none has it."
+    )
+    order_id: str = strawberry.field(
+        description="1 to 110 printable characters, unique per API-key source: a replay is awarded once, and "
+        "one with other details is a CONFLICT."
+    )
+    amount_cents: int = strawberry.field(
+        description="Amount paid, in minor units of `currency` (cents of EUR, yen of JPY), 1 to 10000000."
+    )
     currency: str = strawberry.field(description="ISO 4217 code with an earn rule, e.g. 'EUR'.")
     occurred_at: datetime | None = strawberry.field(
-        default=None, description="With a UTC offset; now if absent."
+        default=None,
+        description="With a UTC offset, at most 5 minutes ahead and a year ago; now if absent.",
     )
-    channel: str | None = None
-    items: list[PurchaseItemInput] | None = None
+    channel: str | None = strawberry.field(
+        default=None, description="Where it was bought, e.g. 'store' or 'web': 1 to 40 characters."
+    )
+    items: list[PurchaseItemInput] | None = strawberry.field(
+        default=None,
+        description="At most 200. What they do not cover of the amount earns the base rate; when they add up "
+        "to more than was paid (discounts), each weighs in proportion.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What a purchase earned.")
 class RecordPurchasePayload:
     points_awarded: int = strawberry.field(description="The points this purchase earned, eco bonus included.")
     eco_bonus: int = strawberry.field(
@@ -45,27 +69,45 @@ class RecordPurchasePayload:
     )
 
 
-@strawberry.input
+@strawberry.input(description="A refund, whole or partial, of a purchase this API key's source recorded.")
 class RefundPurchaseInput:
-    customer_id: strawberry.ID
-    order_id: str
-    refund_id: str = strawberry.field(description="Unique per source: a replayed refund is applied once.")
-    amount_cents: int
+    customer_id: strawberry.ID = strawberry.field(description="The purchase's customer (UUID).")
+    order_id: str = strawberry.field(
+        description="The purchase's orderId, as this source recorded it for this customer; NOT_FOUND "
+        "otherwise."
+    )
+    refund_id: str = strawberry.field(
+        description="1 to 110 printable characters, unique per source: a replayed refund is applied once."
+    )
+    amount_cents: int = strawberry.field(
+        description="Amount refunded, in minor units of the purchase's currency, 1 to 10000000; an order's "
+        "refunds together may not exceed what was paid."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What a refund took back.")
 class RefundPurchasePayload:
-    points_reversed: int
-    balance: int
-    duplicate: bool
+    points_reversed: int = strawberry.field(
+        description="Points this refund took back: the purchase's points (eco bonus included) in proportion "
+        "to the amount; all of an order's refunds together take back at most what it earned."
+    )
+    balance: int = strawberry.field(description="The balance right after this refund.")
+    duplicate: bool = strawberry.field(
+        description="True when this refundId was already applied; nothing changed."
+    )
 
 
 @strawberry.type
 class PurchaseMutations:
     @strawberry.mutation(
-        description="Award points for a purchase (API key).", permission_classes=[CanRecordPurchases]
+        description="Award points for a purchase (API key with the 'purchases' scope).",
+        permission_classes=[CanRecordPurchases],
     )
-    async def record_purchase(self, info: Info, input: RecordPurchaseInput) -> RecordPurchasePayload:
+    async def record_purchase(
+        self,
+        info: Info,
+        input: Annotated[RecordPurchaseInput, strawberry.argument(description="The purchase.")],
+    ) -> RecordPurchasePayload:
         data = PurchaseInput(
             customer_id=str(input.customer_id),
             order_id=input.order_id,
@@ -87,10 +129,15 @@ class PurchaseMutations:
         )
 
     @strawberry.mutation(
-        description="Take back the points of a (partly) refunded purchase, in proportion (API key).",
+        description="Take back the points of a (partly) refunded purchase, in proportion (API key with the "
+        "'purchases' scope).",
         permission_classes=[CanRecordPurchases],
     )
-    async def refund_purchase(self, info: Info, input: RefundPurchaseInput) -> RefundPurchasePayload:
+    async def refund_purchase(
+        self,
+        info: Info,
+        input: Annotated[RefundPurchaseInput, strawberry.argument(description="The refund.")],
+    ) -> RefundPurchasePayload:
         data = RefundInput(str(input.customer_id), input.order_id, input.refund_id, input.amount_cents)
         result = await refund_purchase(info.context.arq, info.context.viewer.source or "", data)
         return RefundPurchasePayload(

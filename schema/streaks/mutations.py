@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from game.streaks.service import configure_streak
@@ -15,5 +17,9 @@ class StreakMutations:
         "the period changes: then every customer starts afresh.",
         permission_classes=[IsMarketer],
     )
-    async def configure_streak(self, info: Info, input: StreakSettingsInput) -> StreakSettings:
+    async def configure_streak(
+        self,
+        info: Info,
+        input: Annotated[StreakSettingsInput, strawberry.argument(description="The streak's settings.")],
+    ) -> StreakSettings:
         return StreakSettings.from_config(await configure_streak(input.to_config()))

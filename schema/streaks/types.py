@@ -20,8 +20,8 @@ from game.streaks.rules import (
 
 @strawberry.enum(description="The length of a streak's periods, in the programme's timezone.")
 class StreakPeriod(Enum):
-    DAILY = Period.DAILY.value
-    WEEKLY = Period.WEEKLY.value
+    DAILY = strawberry.enum_value(Period.DAILY.value, description="A day, from local midnight.")
+    WEEKLY = strawberry.enum_value(Period.WEEKLY.value, description="An ISO week, Monday to Sunday.")
 
 
 @strawberry.type(description="A streak length that rewards a run once, when it gets there.")
@@ -64,7 +64,7 @@ class StreakSettingsInput:
 
     def to_config(self) -> StreakConfig:
         return StreakConfig(
-            period=Period(self.period.value),
+            period=Period[self.period.name],
             activity_types=tuple(self.activity_types),
             freeze_days=self.freeze_days,
             milestones=tuple(Milestone(m.length, m.reward_points) for m in self.milestones),
