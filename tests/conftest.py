@@ -25,29 +25,6 @@ from app.settings import Settings
 from tests.graphql import GraphQL
 from tests.servers import serving
 
-TABLES = [
-    "award_grant",
-    "clawback_setting",
-    "notification",
-    "badge_award",
-    "badge_progress",
-    "streak_state",
-    "streak_setting",
-    "rules_generation",
-    "ledger_entry",
-    "eco_contribution",
-    "eco_action_type",
-    "challenge_progress",
-    "challenge",
-    "badge",
-    "purchase",
-    "balance",
-    "event",
-    "earn_rule",
-    "api_key",
-    "marketer",
-    "customer",
-]
 
 
 @pytest.fixture(scope="session")
@@ -114,11 +91,13 @@ async def _clean(server: str, redis: Redis) -> None:
     ctx = get_current_context()
     assert ctx is not None
     conn = ctx.db()
+    # Every table of every model: a new model is emptied without anyone having to list it here.
+    tables = sorted({model._meta.db_table for app in ctx.apps.values() for model in app.values()})
     if conn.capabilities.dialect == "postgres":
-        await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     else:
-        for table in TABLES:
-            await conn.execute_script(f"DELETE FROM {table}")
+        deletes = "".join(f"DELETE FROM {table};" for table in tables)
+        await conn.execute_script(f"PRAGMA foreign_keys = OFF;{deletes}PRAGMA foreign_keys = ON;")
 
 
 @pytest.fixture
