@@ -26,7 +26,6 @@ from tests.graphql import GraphQL
 from tests.servers import serving
 
 
-
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     var = tmp_path_factory.mktemp("var")
