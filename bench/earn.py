@@ -10,6 +10,7 @@ process) drives them in turn, baseline then Tessera, ROUNDS times, and reports t
 from __future__ import annotations
 
 import asyncio
+import json
 import itertools
 import os
 import socket
@@ -238,7 +239,7 @@ def print_run(run: Run) -> None:
         print(f"    first error: {run.first_error}", flush=True)
 
 
-def report(runs: dict[str, list[Run]]) -> None:
+def report(runs: dict[str, list[Run]]) -> dict[str, float]:
     """The median of each figure over the rounds, then Tessera's figures as multiples of the baseline's."""
     med = {
         name: {
@@ -261,6 +262,7 @@ def report(runs: dict[str, list[Run]]) -> None:
     print(f"  CPU / request {tessera['cpu'] / base['cpu']:5.2f}x")
     verdict = "met" if tessera["rps"] >= 1000 else "NOT met"
     print(f"tessera {tessera['rps']:.0f} req/s   goal >= 1,000 req/s on 2 cores: {verdict}")
+    return {"cpu_ratio": tessera["cpu"] / base["cpu"], "throughput_ratio": throughput}
 
 
 async def bench(tmp: Path) -> int:
@@ -288,7 +290,7 @@ async def bench(tmp: Path) -> int:
             for name in TARGETS:
                 runs[name].append(await drive(name, plan[name], SECONDS))
                 print_run(runs[name][-1])
-    report(runs)
+    ratios = report(runs)
     every = warmups + [run for rs in runs.values() for run in rs]
     errors = sum(run.errors for run in every)
     problem = await check_ledger(sum(run.ok for run in every))
@@ -296,6 +298,7 @@ async def bench(tmp: Path) -> int:
         print(f"\nLEDGER CHECK FAILED: {problem}")
     if errors:
         print(f"\n{errors} request(s) failed (warm-ups included)")
+    print(json.dumps({"bench": "earn", **{k: round(v, 3) for k, v in ratios.items()}}))
     return 1 if errors or problem else 0
 
 

@@ -853,7 +853,7 @@ def goal(eps: float) -> str:
     return f"goal >= {GOAL_EPS:,} events/s: {'met' if eps >= GOAL_EPS else 'NOT met'}"
 
 
-def report(runs: dict[str, list[Run]], drained: dict[str, Run]) -> None:
+def report(runs: dict[str, list[Run]], drained: dict[str, Run]) -> dict[str, float]:
     med = {target: median_of(rs) for target, rs in runs.items()}
     print(f"\nmedian of {ROUNDS} runs (CPU: this process alone, not PostgreSQL or Redis)")
     print(COLUMNS)
@@ -880,6 +880,8 @@ def report(runs: dict[str, list[Run]], drained: dict[str, Run]) -> None:
         f"event {cpu:.2f}x (medians of the rounds' ratios)\n"
         f"  cost independent of the customer's history (throughput 0.85-1.15x): {verdict}"
     )
+    cpu_ratio = main.per_event(main.cpu_s) / base.per_event(base.cpu_s)
+    return {"cpu_ratio": cpu_ratio, "throughput_ratio": main.eps / base.eps}
 
 
 async def checks(runs: dict[str, list[Run]], drained: dict[str, Run], sizes: dict[str, int]) -> list[str]:
@@ -934,13 +936,14 @@ async def bench(var_dir: Path) -> int:
             )
             runs = await rounds(setup)
             drained = await workers(setup)
-            report(runs, drained)
+            ratios = report(runs, drained)
             problems = await checks(runs, drained, setup.sizes)
     finally:
         await arq.aclose()
         await pg.close()
     for problem in problems:
         print(f"CHECK FAILED: {problem}")
+    print(json.dumps({"bench": "evaluate", **{k: round(v, 3) for k, v in ratios.items()}}))
     return 1 if problems else 0
 
 
