@@ -10,8 +10,8 @@ process) drives them in turn, baseline then Tessera, ROUNDS times, and reports t
 from __future__ import annotations
 
 import asyncio
-import json
 import itertools
+import json
 import os
 import socket
 import statistics
