@@ -12,16 +12,21 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 class DomainError(Exception):
     """An expected failure with a stable code; raising it inside a transaction rolls the transaction back."""
 
-    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, code: ErrorCode, message: str, *, field: str | None = None, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        # RATE_LIMITED: how long until the same attempt would be accepted.
+        self.retry_after_s = retry_after_s
 
 
 def bad_input(message: str, field: str | None = None) -> DomainError:

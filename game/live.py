@@ -10,6 +10,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from game.after_commit import best_effort
+
 
 @dataclass(frozen=True, slots=True)
 class Update:
@@ -20,7 +22,7 @@ class Update:
 
 
 async def publish(redis: Redis, channel: str, message: dict[str, Any]) -> None:
-    await redis.publish(channel, json.dumps(message))
+    await best_effort("a live update", redis.publish(channel, json.dumps(message)))
 
 
 async def publish_all(redis: Redis, updates: Sequence[Update]) -> None:
@@ -30,7 +32,7 @@ async def publish_all(redis: Redis, updates: Sequence[Update]) -> None:
     async with redis.pipeline(transaction=False) as pipe:
         for update in updates:
             pipe.publish(update.channel, json.dumps(update.message))
-        await pipe.execute()
+        await best_effort("live updates", pipe.execute())
 
 
 async def listen(redis: Redis, channel: str) -> AsyncIterator[dict[str, Any]]:

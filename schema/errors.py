@@ -22,6 +22,8 @@ def coded(error: GraphQLError) -> GraphQLError:
         extensions["code"] = original.code.value
         if original.field:
             extensions["field"] = original.field
+        if original.retry_after_s is not None:
+            extensions["retryAfter"] = original.retry_after_s
     elif is_client_error(error):
         extensions.setdefault("code", _pre_execution_code(error))
     elif "code" not in extensions:

@@ -21,6 +21,7 @@ from arq.connections import ArqRedis
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from game.after_commit import best_effort
 from game.challenges.evaluation import customer_tags, move, settle
 from game.challenges.index import Live
 from game.challenges.models import Challenge, ChallengeStatus
@@ -44,7 +45,10 @@ class Batch:
 async def enqueue_backfill(arq: ArqRedis, challenge_id: int, after_event_id: int | None = None) -> None:
     # A job id per position: a finished job's kept result must not block the job that goes on from there.
     job_id = f"backfill:{challenge_id}" + (f":after:{after_event_id}" if after_event_id else "")
-    await arq.enqueue_job(BACKFILL_CHALLENGE, challenge_id, _job_id=job_id)
+    # With Redis down, the sweeper hands the backfill over once it is back (unfinished_backfills).
+    await best_effort(
+        f"enqueueing {job_id}", arq.enqueue_job(BACKFILL_CHALLENGE, challenge_id, _job_id=job_id)
+    )
 
 
 async def unfinished_backfills(older_than: timedelta) -> list[tuple[int, int | None]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from arq.connections import ArqRedis
 
+from game.after_commit import best_effort
+
 PROCESS_EVENT = "process_event"
 BACKFILL_CHALLENGE = "backfill_challenge"
 
@@ -14,4 +16,6 @@ def event_job_id(event_id: int) -> str:
 
 
 async def enqueue_processing(arq: ArqRedis, event_id: int) -> None:
-    await arq.enqueue_job(PROCESS_EVENT, event_id, _job_id=event_job_id(event_id))
+    """After the event's commit; with Redis down the sweeper enqueues it later (game/after_commit.py)."""
+    job = arq.enqueue_job(PROCESS_EVENT, event_id, _job_id=event_job_id(event_id))
+    await best_effort(f"enqueueing event {event_id}", job)

@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from game.errors import DomainError, ErrorCode, bad_input
 from game.events.models import Event
 from game.events.queue import enqueue_processing
+from game.limits import Limit, hit
 from game.sql import insert
 
 T = TypeVar("T")
@@ -143,23 +144,10 @@ async def track_event(
     )
 
     async def apply(_conn: BaseDBAsyncClient, _event_id: int) -> None:
-        # Only new events count against the limit: a replay of an accepted event must still answer.
-        await _check_rate(arq, customer_id, type, limit, window_s)
+        # Only new events count against the limit: a replay of an accepted event must still answer. One
+        # limit across every type: self-declared events are capped whatever they are called.
+        await hit(arq, f"track:{customer_id}", Limit(limit, window_s), "tracked events")
 
     event_id, _, duplicate = await record_once(new, apply, _no_replay)
     await enqueue_processing(arq, event_id)
     return event_id, duplicate
-
-
-async def _check_rate(arq: ArqRedis, customer_id: UUID, type: str, limit: int, window_s: int) -> None:
-    """Fixed window per customer and type; the counter is disposable, losing it only resets the window."""
-    window = int(datetime.now(UTC).timestamp()) // window_s
-    key = f"tessera:rate:track:{customer_id}:{type}:{window}"
-    async with arq.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, window_s * 2)
-        count, _ = await pipe.execute()
-    if count > limit:
-        raise DomainError(
-            ErrorCode.RATE_LIMITED, f"at most {limit} '{type}' events per {window_s} s; try later"
-        )

@@ -13,6 +13,7 @@ from uuid import UUID
 from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from game.after_commit import best_effort
 from game.notifications.models import Notification, NotificationKind
 from game.sql import execute
 
@@ -37,7 +38,8 @@ async def queue_notification(
 
 async def enqueue_delivery(arq: ArqRedis, keys: list[str]) -> None:
     for key in keys:
-        await arq.enqueue_job(DELIVER_NOTIFICATION, key, _job_id=f"notify:{key}")
+        job = arq.enqueue_job(DELIVER_NOTIFICATION, key, _job_id=f"notify:{key}")
+        await best_effort(f"enqueueing notification {key}", job)
 
 
 async def deliver(key: str) -> bool:

@@ -19,9 +19,10 @@ from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.events.models import Event
 from game.events.queue import enqueue_processing
 from game.events.service import NewEvent, record_once, validate_key, validate_occurred_at
-from game.ledger.live import PointsChange, publish_points_change
+from game.ledger.live import PointsChange, points_update, publish_points_change
 from game.ledger.models import EntryKind, LedgerEntry
 from game.ledger.service import balance_of
+from game.live import publish_all
 from game.purchases.models import Purchase
 from game.sql import insert
 
@@ -175,18 +176,12 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
 
 async def _announce(arq: ArqRedis, customer_id: UUID, balance: int, earned: Earned) -> None:
     """One live message per ledger entry, in one Redis round trip."""
-    if not earned.eco_bonus:
-        if earned.base:
-            await publish_points_change(arq, customer_id, PointsChange(balance, earned.base, Reason.PURCHASE))
-        return
-    async with arq.pipeline(transaction=False) as pipe:
-        if earned.base:
-            change = PointsChange(balance - earned.eco_bonus, earned.base, Reason.PURCHASE)
-            await publish_points_change(pipe, customer_id, change)
-        await publish_points_change(
-            pipe, customer_id, PointsChange(balance, earned.eco_bonus, Reason.ECO_BONUS)
-        )
-        await pipe.execute()
+    changes = []
+    if earned.base:
+        changes.append(PointsChange(balance - earned.eco_bonus, earned.base, Reason.PURCHASE))
+    if earned.eco_bonus:
+        changes.append(PointsChange(balance, earned.eco_bonus, Reason.ECO_BONUS))
+    await publish_all(arq, [points_update(customer_id, change) for change in changes])
 
 
 async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> RefundResult:

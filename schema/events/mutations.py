@@ -23,8 +23,8 @@ class TrackEventPayload:
 class EventMutations:
     @strawberry.mutation(
         description="Record an app-side event (share, review, check_in...) of the signed-in customer, for "
-        "challenges, badges and the streak. New events are limited per customer and type (30 a minute by "
-        "default): beyond, RATE_LIMITED.",
+        "challenges, badges and the streak. New events are limited per customer, all types together (30 a "
+        "minute by default): beyond, RATE_LIMITED with extensions.retryAfter in seconds.",
         permission_classes=[IsCustomer],
     )
     async def track_event(
