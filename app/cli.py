@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +17,7 @@ from app.settings import Settings, load_settings
 
 SCHEMA_FILE = Path("schema.graphql")
 T = TypeVar("T")
+log = logging.getLogger("tessera.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,19 +191,47 @@ async def _serve(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def _worker(settings: Settings, _args: argparse.Namespace) -> int:
     from app.db import database
-    from app.redis import arq_pool, resolved_redis_url
-    from workers.settings import build_worker
+    from app.redis import resolved_redis_url
 
     with resolved_redis_url(settings) as resolved:
-        async with database(resolved), arq_pool(resolved.redis_url) as pool:
-            worker = build_worker(resolved, pool)
-            try:
-                await worker.async_run()
-            except asyncio.CancelledError:
-                pass  # SIGTERM/SIGINT: arq cancelled its main task; close() below finishes the shutdown
-            finally:
-                await worker.close()
+        async with database(resolved):
+            await _supervised_worker(resolved)
     return 0
+
+
+async def _supervised_worker(settings: Settings) -> None:
+    """Runs the arq worker until it is stopped, and again after Redis fails under it.
+
+    arq's worker ends when its Redis connection fails; this loop starts a new one with back-off (1 s
+    doubling to 30 s), so a Redis restart or a network blip never leaves events piling up. Jobs in flight
+    are safe: each is idempotent and the sweeper re-enqueues what a lost job left undone. PostgreSQL
+    outages only fail jobs, which arq retries. A process supervisor (systemd, Kubernetes) remains the
+    answer to a crash of the process itself.
+    """
+    from app.redis import arq_pool
+    from game.after_commit import REDIS_DOWN
+    from workers.settings import build_worker
+
+    delay_s = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            async with arq_pool(settings.redis_url) as pool:
+                worker = build_worker(settings, pool)
+                try:
+                    await worker.async_run()
+                    return  # stopped (SIGTERM, SIGINT, or a burst run that drained its queue)
+                finally:
+                    with contextlib.suppress(*REDIS_DOWN):
+                        await worker.close()
+        except asyncio.CancelledError:
+            return  # SIGTERM/SIGINT: arq cancelled its main task and closed above
+        except REDIS_DOWN as exc:
+            if time.monotonic() - started > 60:
+                delay_s = 1.0  # it ran a while: a new outage, not the same one
+            log.warning("worker: Redis unavailable (%s); starting again in %.0f s", exc, delay_s)
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, 30.0)
 
 
 async def _dev(settings: Settings, _args: argparse.Namespace) -> int:
