@@ -81,6 +81,8 @@ DEMO_STREAK = StreakConfig(
     period=StreakPeriod.DAILY,
     freeze_days=1,
     milestones=(Milestone(length=3, reward_points=20), Milestone(length=7, reward_points=50)),
+    # A check-in costs a tap: only what a till or partner recorded earns milestones.
+    verified_only=True,
 )
 
 DEMO_CHALLENGES = [

@@ -34,7 +34,7 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         database_url=os.environ.get("DATABASE_URL") or f"sqlite://{var / 'test.sqlite3'}",
         redis_url=os.environ.get("REDIS_URL", ""),
         jwt_secret="test-secret-" + "x" * 32,
-        track_event_limit=5,
+        track_event_limit=10,
         worker_job_timeout_s=3,
     )
 

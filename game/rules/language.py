@@ -6,13 +6,14 @@
 
 A step counts the events of one type that pass all its filters, aggregated one way, up to a target.
 `count`, `sum` and `distinct_days` may add `"within_days": 30`: only the last 30 local days count
-("25 purchases within 30 days").
+("25 purchases within 30 days"). `"verified_only": true` on the rule counts only events that a till, a partner
+or the platform recorded, not those the customer declared (see game/rules/facts.py).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -55,6 +56,7 @@ KNOWN_FIELDS: dict[str, dict[str, type]] = {
         "sku": list,
         "eco": bool,
         "eco_quantity": int,
+        "verified": bool,
     },
     "eco_action": {"action": str, "quantity": int, "verified": bool, "co2e_g": int},
 }
@@ -77,12 +79,15 @@ class Step:
     field: str | None = None
     # A rolling window of local days, or None for everything since the progress started.
     within_days: int | None = None
+    # The rule's `verified_only`, on each step: only events a till, partner or the platform recorded count.
+    verified_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     steps: tuple[Step, ...]
     ordered: bool = False
+    verified_only: bool = False
 
     @property
     def event_types(self) -> frozenset[str]:
@@ -91,6 +96,7 @@ class Rule:
     def to_json(self) -> dict[str, Any]:
         return {
             "ordered": self.ordered,
+            **({"verified_only": True} if self.verified_only else {}),
             "steps": [
                 {
                     "event": s.event,
@@ -132,10 +138,13 @@ def _rule(data: Any, issues: _Issues) -> Rule | None:
     if not isinstance(data, dict):
         issues.add("rule", "must be an object with 'steps'")
         return None
-    _unknown_keys(data, {"steps", "ordered"}, "", issues)
+    _unknown_keys(data, {"steps", "ordered", "verified_only"}, "", issues)
     ordered = data.get("ordered", False)
     if not isinstance(ordered, bool):
         issues.add("ordered", "must be true or false")
+    verified_only = data.get("verified_only", False)
+    if not isinstance(verified_only, bool):
+        issues.add("verified_only", "must be true or false")
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not 1 <= len(raw_steps) <= MAX_STEPS:
         issues.add("steps", f"must be a list of 1 to {MAX_STEPS} steps")
@@ -143,7 +152,12 @@ def _rule(data: Any, issues: _Issues) -> Rule | None:
     steps = [_step(raw, f"steps[{i}]", issues) for i, raw in enumerate(raw_steps)]
     if any(step is None for step in steps):
         return None
-    return Rule(steps=tuple(s for s in steps if s is not None), ordered=ordered is True)
+    verified = verified_only is True
+    return Rule(
+        steps=tuple(replace(s, verified_only=verified) for s in steps if s is not None),
+        ordered=ordered is True,
+        verified_only=verified,
+    )
 
 
 def _step(data: Any, path: str, issues: _Issues) -> Step | None:

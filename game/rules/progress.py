@@ -22,7 +22,11 @@ def is_complete(rule: Rule, progress: Progress) -> bool:
 
 
 def matches(step: Step, event_type: str, facts: dict[str, Any]) -> bool:
-    return step.event == event_type and all(_passes(f, facts) for f in step.filters)
+    return (
+        step.event == event_type
+        and (not step.verified_only or facts.get("verified") is True)
+        and all(_passes(f, facts) for f in step.filters)
+    )
 
 
 def _passes(f: Filter, facts: dict[str, Any]) -> bool:

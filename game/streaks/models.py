@@ -27,6 +27,8 @@ class StreakSetting(Model):
     # [{"length": 3, "reward_points": 20}, ...], lengths ascending.
     milestones: fields.Field[list[dict[str, Any]]] = fields.JSONField()
     active = fields.BooleanField()
+    # Only verified activity (recorded by a till, a partner or the platform) moves runs.
+    verified_only = fields.BooleanField(default=False, db_default=False)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -11,7 +11,7 @@ allowance again. The best length survives every restart.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -42,6 +42,8 @@ class StreakConfig:
     freeze_days: int = 0
     milestones: tuple[Milestone, ...] = ()
     active: bool = True
+    # Only activity a till, partner or the platform recorded counts, not what the customer declared.
+    verified_only: bool = False
 
 
 def validated(config: StreakConfig) -> StreakConfig:
@@ -58,7 +60,7 @@ def validated(config: StreakConfig) -> StreakConfig:
     if not 0 <= config.freeze_days <= MAX_FREEZE_DAYS:
         raise bad_input(f"freezeDays must be between 0 and {MAX_FREEZE_DAYS}", "freezeDays")
     _check_milestones(config.milestones)
-    return StreakConfig(config.period, tuple(types), config.freeze_days, config.milestones, config.active)
+    return replace(config, activity_types=tuple(types))
 
 
 def _check_milestones(milestones: tuple[Milestone, ...]) -> None:

@@ -65,6 +65,7 @@ def _columns(config: StreakConfig) -> dict[str, Any]:
         "freeze_days": config.freeze_days,
         "milestones": [{"length": m.length, "reward_points": m.reward_points} for m in config.milestones],
         "active": config.active,
+        "verified_only": config.verified_only,
     }
 
 
@@ -75,6 +76,7 @@ def _config_of(setting: StreakSetting) -> StreakConfig:
         freeze_days=setting.freeze_days,
         milestones=tuple(Milestone(int(m["length"]), int(m["reward_points"])) for m in setting.milestones),
         active=setting.active,
+        verified_only=setting.verified_only,
     )
 
 
@@ -93,7 +95,7 @@ async def react(s: Situation) -> Reacted:
     config, reacted = s.rules.streak, Reacted()
     if config is None or not config.active:
         return reacted
-    if s.facts is not None:
+    if s.facts is not None and (not config.verified_only or s.facts.get("verified") is True):
         done = await record_activity(s.conn, config, s.event, s.tz)
         granted = await reward_milestone(s.conn, s.event, done) if done else None
         if granted is not None:
@@ -165,7 +167,8 @@ async def _recount(s: Situation, config: StreakConfig) -> list[Granted]:
         s.conn, customer_id, frozenset(config.activity_types), Counting(None, everything=True)
     )
     run, reaches = Run(), Counter[int]()
-    for event in past:
+    counted = [e for e in past if not config.verified_only or e.facts.get("verified") is True]
+    for event in counted:
         if advance(run, event.day(s.tz), config.period, config.freeze_days) is Counted.NEW_PERIOD:
             milestone = reached(config.milestones, run.length)
             reaches[milestone.length if milestone else 0] += 1

@@ -61,6 +61,11 @@ class StreakSettingsInput:
     active: bool = strawberry.field(
         default=True, description="Off: events stop counting and customers see no streak."
     )
+    verified_only: bool = strawberry.field(
+        default=False,
+        description="True: only activity a till, partner or the platform recorded counts (purchases, "
+        "verified eco actions), not what customers declare themselves (trackEvent, declared eco actions).",
+    )
 
     def to_config(self) -> StreakConfig:
         return StreakConfig(
@@ -69,6 +74,7 @@ class StreakSettingsInput:
             freeze_days=self.freeze_days,
             milestones=tuple(Milestone(m.length, m.reward_points) for m in self.milestones),
             active=self.active,
+            verified_only=self.verified_only,
         )
 
 
@@ -79,6 +85,9 @@ class StreakSettings:
     freeze_days: int = strawberry.field(description="Missed periods a run survives.")
     milestones: list[StreakMilestone] = strawberry.field(description="By ascending length.")
     active: bool = strawberry.field(description="Whether events count and customers see their streak.")
+    verified_only: bool = strawberry.field(
+        description="Whether only activity recorded by a till, partner or the platform counts."
+    )
 
     @classmethod
     def from_config(cls, c: StreakConfig) -> StreakSettings:
@@ -88,6 +97,7 @@ class StreakSettings:
             freeze_days=c.freeze_days,
             milestones=[StreakMilestone.from_milestone(m) for m in c.milestones],
             active=c.active,
+            verified_only=c.verified_only,
         )
 
 

@@ -35,7 +35,7 @@ STATUS_CHANGES = {"publish": PUBLISH, "pause": PAUSE, "archive": ARCHIVE}
 
 COUNT_STEP: dict[str, Any] = {"event": "purchase", "aggregate": "count", "target": 3}
 VALID_RULE: dict[str, Any] = {"steps": [COUNT_STEP]}
-PURCHASE_FIELDS = "amount_cents, category, channel, currency, eco, eco_quantity, quantity, sku"
+PURCHASE_FIELDS = "amount_cents, category, channel, currency, eco, eco_quantity, quantity, sku, verified"
 AGGREGATES = "count, sum, distinct_days, consecutive_days, consecutive_weeks"
 TARGET = "must be a whole number from 1 to 1000000000"
 SUM_FIELD = "sum needs a numeric field of the event, e.g. 'amount_cents'"
