@@ -1,4 +1,8 @@
-"""Turning request credentials into a Viewer: JWTs for people, X-API-Key for servers."""
+"""Turning request credentials into a Viewer: JWTs for people, X-API-Key for servers.
+
+Pure of any settings object: callers pass the secret and the lifetime, so the API (app/, schema/) and any
+other process share one implementation.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from uuid import UUID
 
 import jwt
 
-from app.settings import Settings
 from game.access.service import viewer_for_api_key
 from game.access.viewer import ANONYMOUS, Role, Viewer
 
@@ -17,16 +20,16 @@ ISSUER = "tessera"
 ALGORITHM = "HS256"
 
 
-def issue_token(settings: Settings, subject: UUID, role: Role) -> str:
+def issue_token(secret: str, ttl_s: int, subject: UUID, role: Role) -> str:
     now = datetime.now(UTC)
     claims = {
         "sub": str(subject),
         "role": role.value,
         "iss": ISSUER,
         "iat": now,
-        "exp": now + timedelta(seconds=settings.jwt_ttl_s),
+        "exp": now + timedelta(seconds=ttl_s),
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +39,11 @@ class Authentication:
     error: str | None = None
 
 
-def _viewer_from_token(settings: Settings, token: str) -> Authentication:
+def viewer_from_token(secret: str, token: str) -> Authentication:
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
+            secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["sub", "role", "exp", "iat"]},
@@ -55,7 +58,8 @@ def _viewer_from_token(settings: Settings, token: str) -> Authentication:
         return Authentication(ANONYMOUS, "the token is not valid")
 
 
-async def authenticate(settings: Settings, headers: Mapping[str, str]) -> Authentication:
+async def authenticate(secret: str, headers: Mapping[str, str]) -> Authentication:
+    """An X-API-Key, else an `Authorization: Bearer <JWT>`, else anonymous (header names in lower case)."""
     api_key = headers.get("x-api-key")
     if api_key:
         viewer = await viewer_for_api_key(api_key.strip())
@@ -70,4 +74,4 @@ async def authenticate(settings: Settings, headers: Mapping[str, str]) -> Authen
         return Authentication(ANONYMOUS)
     if scheme.lower() != "bearer" or not token:
         return Authentication(ANONYMOUS, "use 'Authorization: Bearer <token>'")
-    return _viewer_from_token(settings, token.strip())
+    return viewer_from_token(secret, token.strip())
