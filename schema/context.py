@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
+from game.access.errors import AccessReason
 from game.access.viewer import Viewer
 from game.badges.models import Badge
 from game.badges.service import badges_by_id, holders
@@ -54,6 +55,7 @@ class Context:
     arq: ArqRedis
     viewer: Viewer
     auth_error: str | None = None
+    auth_reason: AccessReason | None = None
     loaders: Loaders = field(default_factory=Loaders)
     connection_params: dict[str, Any] | None = None
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import jwt
 
+from game.access.errors import AccessReason
 from game.access.service import viewer_for_api_key
 from game.access.viewer import ANONYMOUS, Role, Viewer
 
@@ -37,6 +38,7 @@ class Authentication:
     viewer: Viewer
     # Why credentials that were sent were refused; permissions report it instead of a bare "sign in".
     error: str | None = None
+    reason: AccessReason | None = None
 
 
 def viewer_from_token(secret: str, token: str) -> Authentication:
@@ -53,9 +55,9 @@ def viewer_from_token(secret: str, token: str) -> Authentication:
             raise ValueError(role)
         return Authentication(Viewer(role=role, id=UUID(claims["sub"])))
     except jwt.ExpiredSignatureError:
-        return Authentication(ANONYMOUS, "the token has expired; log in again")
+        return Authentication(ANONYMOUS, "the token has expired; log in again", AccessReason.TOKEN_EXPIRED)
     except (jwt.InvalidTokenError, ValueError):
-        return Authentication(ANONYMOUS, "the token is not valid")
+        return Authentication(ANONYMOUS, "the token is not valid", AccessReason.TOKEN_INVALID)
 
 
 async def authenticate(secret: str, headers: Mapping[str, str]) -> Authentication:
@@ -66,12 +68,14 @@ async def authenticate(secret: str, headers: Mapping[str, str]) -> Authenticatio
         return (
             Authentication(viewer)
             if viewer
-            else Authentication(ANONYMOUS, "the API key is unknown or revoked")
+            else Authentication(ANONYMOUS, "the API key is unknown or revoked", AccessReason.UNKNOWN_API_KEY)
         )
     authorization = headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if not authorization:
         return Authentication(ANONYMOUS)
     if scheme.lower() != "bearer" or not token:
-        return Authentication(ANONYMOUS, "use 'Authorization: Bearer <token>'")
+        return Authentication(
+            ANONYMOUS, "use 'Authorization: Bearer <token>'", AccessReason.MALFORMED_AUTHORIZATION
+        )
     return viewer_from_token(secret, token.strip())

@@ -17,6 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from game.errors import DomainError, ErrorCode, bad_input
+from game.events.errors import EventReason
 from game.events.models import Event
 from game.events.queue import enqueue_processing
 from game.sql import insert
@@ -106,6 +107,7 @@ async def record_once(
             ErrorCode.CONFLICT,
             f"{new.idempotency_key!r} was already used for a different request",
             field="idempotencyKey",
+            reason=EventReason.IDEMPOTENCY_KEY_REUSED,
         )
     return existing.id, await replay(existing), True
 
@@ -161,5 +163,7 @@ async def _check_rate(arq: ArqRedis, customer_id: UUID, type: str, limit: int, w
         count, _ = await pipe.execute()
     if count > limit:
         raise DomainError(
-            ErrorCode.RATE_LIMITED, f"at most {limit} '{type}' events per {window_s} s; try later"
+            ErrorCode.RATE_LIMITED,
+            f"at most {limit} '{type}' events per {window_s} s; try later",
+            reason=EventReason.TOO_MANY_EVENTS,
         )

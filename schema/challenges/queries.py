@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import strawberry
 
+from game.challenges.errors import ChallengeReason
 from game.challenges.models import ChallengeStatus as Status
 from game.challenges.service import View, customer_challenges, get_challenge, list_challenges
 from game.customers.service import signed_in_customer
@@ -45,4 +46,4 @@ class ChallengeQueries:
 
 
 def challenge_id(value: strawberry.ID) -> int:
-    return int_id(value, "challenge")
+    return int_id(value, "challenge", ChallengeReason.UNKNOWN_CHALLENGE)

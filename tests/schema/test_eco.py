@@ -128,7 +128,7 @@ async def test_bad_eco_input_is_refused(gql: GraphQL) -> None:
     bad_code = await gql.error(UPSERT, {"input": {**REFILL, "code": "Refill Cup"}}, token=marketer)
     not_marketer = await gql.code(UPSERT, {"input": REFILL}, token=alice.token)
 
-    assert unknown["extensions"] == {"code": "BAD_USER_INPUT", "field": "type"}
+    assert unknown["extensions"] == {"code": "BAD_USER_INPUT", "field": "type", "reason": "UNKNOWN_ACTION"}
     assert zero["extensions"] == {"code": "BAD_USER_INPUT", "field": "quantity"}
     assert bad_code["extensions"] == {"code": "BAD_USER_INPUT", "field": "code"}
     assert not_marketer == "FORBIDDEN"
