@@ -16,7 +16,6 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from game.access.errors import AccessReason
 from game.access.tokens import authenticate
 from game.access.viewer import Role
 from schema.context import Context
@@ -78,9 +77,6 @@ class TesseraGraphQL(GraphQL[Context, None]):
         if credentials:
             auth = await authenticate(self.settings.jwt_secret, credentials)
             if auth.viewer.role is Role.ANONYMOUS:
-                reason = auth.reason or AccessReason.CREDENTIALS_REQUIRED
-                raise ConnectionRejectionError(
-                    {"code": "UNAUTHENTICATED", "reason": reason.value, "message": auth.error or ""}
-                )
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": auth.error or ""})
             context.viewer, context.auth_error, context.auth_reason = auth.viewer, None, None
         return await super().on_ws_connect(context)
