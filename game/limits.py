@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from redis.asyncio import Redis
 
@@ -21,7 +22,7 @@ class Limit:
     window_s: int
 
 
-async def hit(redis: Redis, key: str, limit: Limit, what: str) -> None:
+async def hit(redis: Redis, key: str, limit: Limit, what: str, reason: StrEnum) -> None:
     """Counts one attempt against `key`, or raises RATE_LIMITED (with `retry_after_s`) when it is full.
 
     A refused attempt is not counted, so a client that waits `retry_after_s` gets through. With Redis down the
@@ -42,6 +43,7 @@ async def hit(redis: Redis, key: str, limit: Limit, what: str) -> None:
             raise DomainError(
                 ErrorCode.RATE_LIMITED,
                 f"at most {limit.limit} {what} per {limit.window_s} s; try again in {retry_after} s",
+                reason=reason,
                 retry_after_s=retry_after,
             )
         async with redis.pipeline(transaction=True) as pipe:

@@ -17,7 +17,6 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
-from app.settings import Settings
 from schema.awards.resolvers import AwardMutations, AwardQueries
 from schema.badges.mutations import BadgeMutations
 from schema.badges.queries import BadgeQueries
@@ -34,6 +33,7 @@ from schema.errors import ErrorCodes, TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
+from schema.settings import SchemaSettings
 from schema.streaks.mutations import StreakMutations
 from schema.streaks.queries import StreakQueries
 
@@ -77,7 +77,7 @@ class Subscription(LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptio
     pass
 
 
-def build_schema(settings: Settings) -> TesseraSchema:
+def build_schema(settings: SchemaSettings) -> TesseraSchema:
     # The limiters' rule classes are made once: ValidationCache keys on the rule classes, so rules made
     # per request (QueryDepthLimiter(...) in a factory) would never hit it. Extensions themselves are
     # factories: strawberry builds them per request, since they hold the request's execution context.

@@ -13,11 +13,12 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
-from app.settings import Settings
+from game.access.errors import AccessReason
 from game.access.viewer import Viewer
 from game.badges.models import Badge
 from game.badges.service import badges_by_id, holders
 from game.ledger.service import balances_of
+from schema.settings import SchemaSettings
 
 
 async def _load_balances(customer_ids: list[UUID]) -> list[int]:
@@ -50,10 +51,11 @@ class Loaders:
 class Context:
     request: Request | WebSocket
     response: Response | WebSocket | None
-    settings: Settings
+    settings: SchemaSettings
     arq: ArqRedis
     viewer: Viewer
     auth_error: str | None = None
+    auth_reason: AccessReason | None = None
     loaders: Loaders = field(default_factory=Loaders)
     connection_params: dict[str, Any] | None = None
 

@@ -1,4 +1,4 @@
-"""One place where failures become GraphQL errors with a stable `extensions.code`."""
+"""One place where failures become GraphQL errors with a stable `extensions.code` (and `reason`, `field`)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def coded(error: GraphQLError) -> GraphQLError:
         extensions["code"] = original.code.value
         if original.field:
             extensions["field"] = original.field
+        if original.reason:
+            extensions["reason"] = original.reason.value
         if original.retry_after_s is not None:
             extensions["retryAfter"] = original.retry_after_s
     elif is_client_error(error):

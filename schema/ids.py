@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import strawberry
 
-from game.errors import DomainError, ErrorCode
+from game.badges.errors import BadgeReason
+from game.errors import not_found
 
 MAX_ID = 2**31 - 1
 
 
-def int_id(value: strawberry.ID, what: str) -> int:
+def int_id(value: strawberry.ID, what: str, unknown: StrEnum) -> int:
     # Ids are 32-bit in the database; anything else cannot name a row.
     if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
-        raise DomainError(ErrorCode.NOT_FOUND, f"no {what} with this id")
+        raise not_found(f"no {what} with this id", unknown)
     return int(value)
 
 
 def badge_id(value: strawberry.ID) -> int:
-    return int_id(value, "badge")
+    return int_id(value, "badge", BadgeReason.UNKNOWN_BADGE)
 
 
 def reference(value: strawberry.ID) -> int:

@@ -6,6 +6,7 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
+from game.access.errors import AccessReason
 from game.access.viewer import Role, Scope
 from game.errors import DomainError, ErrorCode
 from schema.context import Info
@@ -16,8 +17,12 @@ def _require(info: Info, role: Role, what: str) -> None:
     if context.viewer.role is role:
         return
     if context.viewer.role is Role.ANONYMOUS:
-        raise DomainError(ErrorCode.UNAUTHENTICATED, context.auth_error or f"this needs {what}")
-    raise DomainError(ErrorCode.FORBIDDEN, f"this needs {what}")
+        raise DomainError(
+            ErrorCode.UNAUTHENTICATED,
+            context.auth_error or f"this needs {what}",
+            reason=context.auth_reason or AccessReason.CREDENTIALS_REQUIRED,
+        )
+    raise DomainError(ErrorCode.FORBIDDEN, f"this needs {what}", reason=AccessReason.WRONG_ROLE)
 
 
 class IsCustomer(BasePermission):
@@ -35,7 +40,11 @@ class IsMarketer(BasePermission):
 def _require_scope(info: Info, scope: Scope) -> None:
     _require(info, Role.SERVICE, "an API key (X-API-Key header)")
     if scope.value not in info.context.viewer.scopes:
-        raise DomainError(ErrorCode.FORBIDDEN, f"this API key lacks the '{scope.value}' scope")
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            f"this API key lacks the '{scope.value}' scope",
+            reason=AccessReason.MISSING_SCOPE,
+        )
 
 
 class CanRecordPurchases(BasePermission):

@@ -16,15 +16,15 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from app.auth import authenticate
-from app.settings import Settings
+from game.access.tokens import authenticate
 from game.access.viewer import Role
 from schema.context import Context
 from schema.errors import coded
+from schema.settings import SchemaSettings
 
 
 class TesseraGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: Any, settings: Settings) -> None:
+    def __init__(self, schema: Any, settings: SchemaSettings) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
@@ -55,7 +55,7 @@ class TesseraGraphQL(GraphQL[Context, None]):
         return await super().process_result(request, result)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        auth = await authenticate(self.settings, request.headers)
+        auth = await authenticate(self.settings.jwt_secret, request.headers)
         return Context(
             request=request,
             response=response,
@@ -63,6 +63,7 @@ class TesseraGraphQL(GraphQL[Context, None]):
             arq=request.app.state.arq,
             viewer=auth.viewer,
             auth_error=auth.error,
+            auth_reason=auth.reason,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -74,8 +75,8 @@ class TesseraGraphQL(GraphQL[Context, None]):
             if key.lower() in ("authorization", "x-api-key") and isinstance(value, str)
         }
         if credentials:
-            auth = await authenticate(self.settings, credentials)
+            auth = await authenticate(self.settings.jwt_secret, credentials)
             if auth.viewer.role is Role.ANONYMOUS:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": auth.error or ""})
-            context.viewer, context.auth_error = auth.viewer, None
+            context.viewer, context.auth_error, context.auth_reason = auth.viewer, None, None
         return await super().on_ws_connect(context)

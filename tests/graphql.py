@@ -49,3 +49,10 @@ class GraphQL:
     async def code(self, query: str, variables: dict[str, Any] | None = None, **auth: str | None) -> str:
         error = await self.error(query, variables, **auth)
         return str(error.get("extensions", {}).get("code"))
+
+    async def reason(
+        self, query: str, variables: dict[str, Any] | None = None, **auth: str | None
+    ) -> tuple[str, str | None]:
+        """`extensions.code` and `extensions.reason` (None when absent) of a request that must fail."""
+        extensions = (await self.error(query, variables, **auth)).get("extensions", {})
+        return str(extensions.get("code")), extensions.get("reason")

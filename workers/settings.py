@@ -1,20 +1,36 @@
-"""The arq worker, configured from Settings."""
+"""The arq worker, configured from the settings the process hands in (app/ builds them; workers/ never reads
+the environment). The jobs find them in their ctx as ctx["settings"]."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from arq import cron
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
 
-from app.settings import Settings
 from game.events.queue import BACKFILL_CHALLENGE, PROCESS_EVENT
 from game.notifications.service import DELIVER_NOTIFICATION
 from workers.tasks import backfill_challenge, deliver_notification, process_event, requeue_unprocessed
 
 
-def build_worker(settings: Settings, redis: ArqRedis, *, handle_signals: bool = True) -> Worker:
+class WorkerSettings(Protocol):
+    # Read-only properties: a frozen settings object (app.settings.Settings) satisfies them as they are.
+    @property
+    def worker_job_timeout_s(self) -> int: ...
+    @property
+    def worker_max_jobs(self) -> int: ...
+    @property
+    def programme_timezone(self) -> str: ...
+    @property
+    def requeue_after_s(self) -> int: ...
+    @property
+    def backfill_batch(self) -> int: ...
+    @property
+    def process_event_delay_s(self) -> float: ...
+
+
+def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: bool = True) -> Worker:
     """The caller opens the database (`async with database(settings)`) around the worker's run: arq's
     startup and shutdown hooks run in different tasks, and a TortoiseContext must close where it opened."""
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from game.access.errors import AccessReason
 from game.access.models import ApiKey, Marketer
 from game.access.passwords import hash_password, validate_password, verify_password
 from game.access.viewer import Role, Scope, Viewer
@@ -32,14 +33,19 @@ async def create_marketer(email: str, password: str, display_name: str = "") -> 
             )
     except IntegrityError:
         raise DomainError(
-            ErrorCode.CONFLICT, "a marketer with this email already exists", field="email"
+            ErrorCode.CONFLICT,
+            "a marketer with this email already exists",
+            field="email",
+            reason=AccessReason.EMAIL_TAKEN,
         ) from None
 
 
 async def authenticate_marketer(email: str, password: str) -> Marketer:
     marketer = await Marketer.get_or_none(email=email.strip().lower())
     if not verify_password(marketer.password_hash if marketer else None, password) or marketer is None:
-        raise DomainError(ErrorCode.UNAUTHENTICATED, "invalid email or password")
+        raise DomainError(
+            ErrorCode.UNAUTHENTICATED, "invalid email or password", reason=AccessReason.INVALID_CREDENTIALS
+        )
     return marketer
 
 

@@ -12,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from game.badges.errors import BadgeReason
 from game.badges.levels import Level, measure, validate_levels
 from game.badges.models import Badge, BadgeAward, BadgeProgress, BadgeStatus
 from game.customers.tags import in_audience, validate_tags
@@ -57,21 +58,38 @@ async def create_badge(data: BadgeInput) -> Badge:
         async with in_transaction():
             return await Badge.create(**fields, status=BadgeStatus.DRAFT)
     except IntegrityError:
-        raise DomainError(ErrorCode.CONFLICT, f"a badge with key {data.key!r} exists", field="key") from None
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"a badge with key {data.key!r} exists",
+            field="key",
+            reason=BadgeReason.KEY_TAKEN,
+        ) from None
 
 
 async def update_badge(badge_id: int, data: BadgeInput) -> Badge:
     fields = _validated(data)
     try:
-        return await replace_draft(Badge, badge_id, fields, "badge")
+        return await replace_draft(
+            Badge,
+            badge_id,
+            fields,
+            "badge",
+            unknown=BadgeReason.UNKNOWN_BADGE,
+            not_draft=BadgeReason.NOT_DRAFT,
+        )
     except IntegrityError:
-        raise DomainError(ErrorCode.CONFLICT, f"a badge with key {data.key!r} exists", field="key") from None
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"a badge with key {data.key!r} exists",
+            field="key",
+            reason=BadgeReason.KEY_TAKEN,
+        ) from None
 
 
 async def get_badge(badge_id: int) -> Badge:
     badge = await Badge.get_or_none(id=badge_id)
     if badge is None:
-        raise not_found("no badge with this id")
+        raise not_found("no badge with this id", BadgeReason.UNKNOWN_BADGE)
     return badge
 
 
@@ -85,10 +103,17 @@ async def change_status(badge_id: int, target: BadgeStatus) -> Badge:
         await bump(conn)
         badge = await Badge.select_for_update().using_db(conn).get_or_none(id=badge_id)
         if badge is None:
-            raise not_found("no badge with this id")
+            raise not_found("no badge with this id", BadgeReason.UNKNOWN_BADGE)
         if badge.status not in allowed.get(target, set()):
             verb = "publish" if target is BadgeStatus.ACTIVE else "archive"
-            raise DomainError(ErrorCode.CONFLICT, f"cannot {verb} a badge that is {badge.status}")
+            refusal = (
+                BadgeReason.ARCHIVED
+                if badge.status is BadgeStatus.ARCHIVED
+                else BadgeReason.ALREADY_PUBLISHED
+            )
+            raise DomainError(
+                ErrorCode.CONFLICT, f"cannot {verb} a badge that is {badge.status}", reason=refusal
+            )
         badge.status = target
         if target is BadgeStatus.ACTIVE:
             badge.published_at = datetime.now(UTC)

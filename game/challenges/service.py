@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from game.badges.models import Badge, BadgeStatus
 from game.challenges.backfill import enqueue_backfill
+from game.challenges.errors import ChallengeReason
 from game.challenges.evaluation import budget_spent
 from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
 from game.challenges.periods import local_day, period_at
@@ -79,11 +80,16 @@ async def _check_reward_badge(badge_id: int | None) -> None:
         return
     badge = await Badge.get_or_none(id=badge_id)
     if badge is None or badge.status is BadgeStatus.ARCHIVED:
-        raise bad_input("rewardBadgeId: no such badge (or it is archived)", "rewardBadgeId")
+        raise bad_input(
+            "rewardBadgeId: no such badge (or it is archived)",
+            "rewardBadgeId",
+            reason=ChallengeReason.UNKNOWN_REWARD_BADGE,
+        )
     if badge.rule is not None:
         raise bad_input(
             "rewardBadgeId: this badge is earned by its own rule; challenges grant badges without one",
             "rewardBadgeId",
+            reason=ChallengeReason.REWARD_BADGE_HAS_RULE,
         )
 
 
@@ -96,14 +102,21 @@ async def create_challenge(data: ChallengeInput) -> Challenge:
 async def get_challenge(challenge_id: int) -> Challenge:
     challenge = await Challenge.get_or_none(id=challenge_id)
     if challenge is None:
-        raise not_found("no challenge with this id")
+        raise not_found("no challenge with this id", ChallengeReason.UNKNOWN_CHALLENGE)
     return challenge
 
 
 async def update_challenge(challenge_id: int, data: ChallengeInput) -> Challenge:
     fields = _validated(data)
     await _check_reward_badge(data.reward_badge_id)
-    return await replace_draft(Challenge, challenge_id, fields, "challenge")
+    return await replace_draft(
+        Challenge,
+        challenge_id,
+        fields,
+        "challenge",
+        unknown=ChallengeReason.UNKNOWN_CHALLENGE,
+        not_draft=ChallengeReason.NOT_DRAFT,
+    )
 
 
 class Action(StrEnum):
@@ -122,21 +135,34 @@ _TRANSITIONS: dict[Action, tuple[set[ChallengeStatus], ChallengeStatus]] = {
 }
 
 
+def _refusal(action: Action, status: ChallengeStatus) -> ChallengeReason:
+    """Why `action` does not apply to a challenge in `status` (see _TRANSITIONS)."""
+    if status is ChallengeStatus.ARCHIVED:
+        return ChallengeReason.ARCHIVED
+    return ChallengeReason.ALREADY_PUBLISHED if action is Action.PUBLISH else ChallengeReason.NOT_ACTIVE
+
+
 async def change_status(challenge_id: int, action: Action, arq: ArqRedis) -> Challenge:
     allowed, target = _TRANSITIONS[action]
     async with in_transaction() as conn:
         generation = await bump(conn)
         challenge = await Challenge.select_for_update().using_db(conn).get_or_none(id=challenge_id)
         if challenge is None:
-            raise not_found("no challenge with this id")
+            raise not_found("no challenge with this id", ChallengeReason.UNKNOWN_CHALLENGE)
         if challenge.status not in allowed:
             raise DomainError(
-                ErrorCode.CONFLICT, f"cannot {action.value} a challenge that is {challenge.status.value}"
+                ErrorCode.CONFLICT,
+                f"cannot {action.value} a challenge that is {challenge.status.value}",
+                reason=_refusal(action, challenge.status),
             )
         if target is ChallengeStatus.ACTIVE and challenge.reward_badge_id is not None:
             badge = await Badge.filter(id=challenge.reward_badge_id).using_db(conn).first()
             if badge is None or badge.status is not BadgeStatus.ACTIVE:
-                raise DomainError(ErrorCode.CONFLICT, "publish the challenge's reward badge first")
+                raise DomainError(
+                    ErrorCode.CONFLICT,
+                    "publish the challenge's reward badge first",
+                    reason=ChallengeReason.REWARD_BADGE_NOT_PUBLISHED,
+                )
         challenge.status = target
         if target is ChallengeStatus.ACTIVE and challenge.published_at is None:
             challenge.published_at, challenge.published_generation = datetime.now(UTC), generation

@@ -10,10 +10,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from game.access.errors import AccessReason
 from game.access.passwords import hash_password, validate_password, verify_password
 from game.access.viewer import Viewer
+from game.customers.errors import CustomerReason
 from game.customers.models import Customer
-from game.errors import DomainError, ErrorCode, bad_input
+from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.ledger.models import Balance
 from game.sql import fetch_one
 
@@ -66,7 +68,10 @@ async def register(
             await Balance.create(customer=customer, points=0)
     except IntegrityError:
         raise DomainError(
-            ErrorCode.CONFLICT, "an account with this email already exists", field="email"
+            ErrorCode.CONFLICT,
+            "an account with this email already exists",
+            field="email",
+            reason=AccessReason.EMAIL_TAKEN,
         ) from None
     return customer
 
@@ -74,7 +79,9 @@ async def register(
 async def authenticate(email: str, password: str) -> Customer:
     customer = await Customer.get_or_none(email=email.strip().lower())
     if not verify_password(customer.password_hash if customer else None, password) or customer is None:
-        raise DomainError(ErrorCode.UNAUTHENTICATED, "invalid email or password")
+        raise DomainError(
+            ErrorCode.UNAUTHENTICATED, "invalid email or password", reason=AccessReason.INVALID_CREDENTIALS
+        )
     return customer
 
 
@@ -89,7 +96,9 @@ async def signed_in_customer(viewer: Viewer) -> Customer:
     """The viewer's own account; a valid token whose account is gone (erased on request, say) is refused."""
     customer = await readable_by(viewer).first()
     if customer is None:
-        raise DomainError(ErrorCode.UNAUTHENTICATED, "this account no longer exists")
+        raise DomainError(
+            ErrorCode.UNAUTHENTICATED, "this account no longer exists", reason=AccessReason.ACCOUNT_GONE
+        )
     return customer
 
 
@@ -98,7 +107,7 @@ async def existing_customer_id(customer_id: str) -> UUID:
     try:
         uid = UUID(customer_id)
     except ValueError:
-        raise DomainError(ErrorCode.NOT_FOUND, "no customer with this id") from None
+        raise not_found("no customer with this id", CustomerReason.UNKNOWN_CUSTOMER) from None
     if await fetch_one("SELECT 1 AS found FROM customer WHERE id = $1", uid) is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "no customer with this id")
+        raise not_found("no customer with this id", CustomerReason.UNKNOWN_CUSTOMER)
     return uid

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from uuid import UUID
 
+from game.customers.errors import CustomerReason
 from game.customers.models import Customer
 from game.errors import bad_input, not_found
 
@@ -24,7 +25,7 @@ def validate_tags(tags: list[str], field: str = "tags") -> list[str]:
 async def set_tags(customer_id: UUID, tags: list[str]) -> list[str]:
     tags = validate_tags(tags)
     if not await Customer.filter(id=customer_id).update(tags=tags):
-        raise not_found("no customer with this id")
+        raise not_found("no customer with this id", CustomerReason.UNKNOWN_CUSTOMER)
     return tags
 
 

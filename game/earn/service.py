@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from game.earn.currencies import MINOR_UNITS
+from game.earn.errors import EarnReason
 from game.earn.models import EarnRule
 from game.errors import bad_input
 from game.sql import fetch_one
@@ -104,7 +105,11 @@ async def active_rate(currency: str) -> Rate:
         True,
     )
     if row is None:
-        raise bad_input(f"the programme does not earn points in {currency}", "currency")
+        raise bad_input(
+            f"the programme does not earn points in {currency}",
+            "currency",
+            reason=EarnReason.CURRENCY_NOT_EARNED,
+        )
     return Rate(
         currency,
         int(row["points_per_unit"]),

@@ -17,6 +17,7 @@ from game.awards.keys import Reason
 from game.awards.service import Award, grant
 from game.customers.models import Customer
 from game.customers.service import existing_customer_id
+from game.eco.errors import EcoReason
 from game.eco.models import EcoActionType, EcoContribution
 from game.errors import DomainError, ErrorCode, bad_input
 from game.events.models import Event
@@ -100,7 +101,7 @@ async def _record(
         raise bad_input("proof must have at most 500 characters", "proof")
     kind = await EcoActionType.get_or_none(code=action.code, active=True)
     if kind is None:
-        raise bad_input(f"unknown eco action {action.code!r}", "type")
+        raise bad_input(f"unknown eco action {action.code!r}", "type", reason=EcoReason.UNKNOWN_ACTION)
     occurred_at = validate_occurred_at(action.occurred_at)
     co2e = kind.co2e_grams_per_unit * action.quantity
     points = kind.points_per_unit * action.quantity
@@ -173,6 +174,7 @@ async def _check_cap(
         raise DomainError(
             ErrorCode.RATE_LIMITED,
             f"at most {kind.declared_daily_cap} '{kind.code}' a day can be declared; {declared} already are",
+            reason=EcoReason.DAILY_CAP_REACHED,
         )
 
 

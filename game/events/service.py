@@ -17,6 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from game.errors import DomainError, ErrorCode, bad_input
+from game.events.errors import EventReason
 from game.events.models import Event
 from game.events.queue import enqueue_processing
 from game.limits import Limit, hit
@@ -107,6 +108,7 @@ async def record_once(
             ErrorCode.CONFLICT,
             f"{new.idempotency_key!r} was already used for a different request",
             field="idempotencyKey",
+            reason=EventReason.IDEMPOTENCY_KEY_REUSED,
         )
     return existing.id, await replay(existing), True
 
@@ -146,7 +148,9 @@ async def track_event(
     async def apply(_conn: BaseDBAsyncClient, _event_id: int) -> None:
         # Only new events count against the limit: a replay of an accepted event must still answer. One
         # limit across every type: self-declared events are capped whatever they are called.
-        await hit(arq, f"track:{customer_id}", Limit(limit, window_s), "tracked events")
+        await hit(
+            arq, f"track:{customer_id}", Limit(limit, window_s), "tracked events", EventReason.TOO_MANY_EVENTS
+        )
 
     event_id, _, duplicate = await record_once(new, apply, _no_replay)
     await enqueue_processing(arq, event_id)

@@ -23,6 +23,7 @@ from game.ledger.live import PointsChange, points_update, publish_points_change
 from game.ledger.models import EntryKind, LedgerEntry
 from game.ledger.service import balance_of
 from game.live import publish_all
+from game.purchases.errors import PurchaseReason
 from game.purchases.models import Purchase
 from game.sql import insert
 
@@ -192,7 +193,10 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
     customer_id = await existing_customer_id(data.customer_id)
     purchase = await Purchase.get_or_none(source=source, order_id=data.order_id, customer_id=customer_id)
     if purchase is None:
-        raise not_found(f"no purchase {data.order_id!r} from this source for this customer")
+        raise not_found(
+            f"no purchase {data.order_id!r} from this source for this customer",
+            PurchaseReason.UNKNOWN_PURCHASE,
+        )
     award_key = keys.refund(source, data.refund_id)
     payload = {"order_id": data.order_id, "refund_id": data.refund_id, "amount_cents": data.amount_cents}
     new = NewEvent(
@@ -208,6 +212,7 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
                 ErrorCode.BAD_USER_INPUT,
                 f"refunds would total {refunded}, more than the {locked.amount_cents} paid",
                 field="amountCents",
+                reason=PurchaseReason.REFUND_EXCEEDS_PURCHASE,
             )
         # Cumulative rounding: the reversals of all refunds add up to exactly what was awarded. The eco bonus
         # is part of points_awarded: refunds say how much, not which items, so it goes back in proportion.

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import strawberry
 
+from game.challenges.errors import ChallengeReason
 from game.challenges.models import ChallengeStatus as Status
 from game.challenges.service import View, customer_challenges, get_challenge, list_challenges
 from game.customers.service import signed_in_customer
@@ -62,4 +63,4 @@ class ChallengeQueries:
 
 
 def challenge_id(value: strawberry.ID) -> int:
-    return int_id(value, "challenge")
+    return int_id(value, "challenge", ChallengeReason.UNKNOWN_CHALLENGE)

@@ -1,17 +1,23 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 import strawberry
 
-from app.auth import issue_token
 from game.access.service import authenticate_marketer
+from game.access.tokens import issue_token
 from game.access.viewer import Role
 from game.customers.service import authenticate, existing_customer_id, register
 from game.customers.tags import set_tags
 from schema.context import Info
 from schema.customers.types import AuthPayload, Customer, Marketer, MarketerAuthPayload, RegisterInput
 from schema.permissions import IsMarketer
+
+
+def _token(info: Info, subject: UUID, role: Role) -> str:
+    settings = info.context.settings
+    return issue_token(settings.jwt_secret, settings.jwt_ttl_s, subject, role)
 
 
 @strawberry.type
@@ -23,7 +29,7 @@ class CustomerMutations:
         customer = await register(
             input.email, input.password, input.display_name, input.locale, input.timezone
         )
-        token = issue_token(info.context.settings, customer.id, Role.CUSTOMER)
+        token = _token(info, customer.id, Role.CUSTOMER)
         return AuthPayload(token=token, customer=Customer.from_model(customer))
 
     @strawberry.mutation(description="Sign in as a customer (anyone); UNAUTHENTICATED if either is wrong.")
@@ -34,7 +40,7 @@ class CustomerMutations:
         password: Annotated[str, strawberry.argument(description="The account's password.")],
     ) -> AuthPayload:
         customer = await authenticate(email, password)
-        token = issue_token(info.context.settings, customer.id, Role.CUSTOMER)
+        token = _token(info, customer.id, Role.CUSTOMER)
         return AuthPayload(token=token, customer=Customer.from_model(customer))
 
     @strawberry.mutation(description="Sign in as a marketer (anyone); UNAUTHENTICATED if either is wrong.")
@@ -45,7 +51,7 @@ class CustomerMutations:
         password: Annotated[str, strawberry.argument(description="The marketer's password.")],
     ) -> MarketerAuthPayload:
         marketer = await authenticate_marketer(email, password)
-        token = issue_token(info.context.settings, marketer.id, Role.MARKETER)
+        token = _token(info, marketer.id, Role.MARKETER)
         return MarketerAuthPayload(
             token=token,
             marketer=Marketer(

@@ -87,7 +87,7 @@ async def test_an_email_registers_once_whatever_its_case(gql: GraphQL) -> None:
         f.REGISTER, {"input": _registration(email="ANN@Example.COM", password="another password")}
     )
 
-    assert error["extensions"] == {"code": "CONFLICT", "field": "email"}
+    assert error["extensions"] == {"code": "CONFLICT", "field": "email", "reason": "EMAIL_TAKEN"}
     # The first account is untouched: its password still works, the second one's does not.
     login = await gql(LOGIN, {"email": "ann@example.com", "password": f.PASSWORD})
     assert login["login"]["customer"]["id"] == ann.id
@@ -123,8 +123,8 @@ async def test_wrong_password_and_unknown_email_are_indistinguishable(gql: Graph
     wrong_password = await gql.error(LOGIN, {"email": "ann@example.com", "password": "not the password"})
     unknown_email = await gql.error(LOGIN, {"email": "bob@example.com", "password": f.PASSWORD})
 
-    assert wrong_password["extensions"] == {"code": "UNAUTHENTICATED"}
-    assert unknown_email["extensions"] == {"code": "UNAUTHENTICATED"}
+    refused = {"code": "UNAUTHENTICATED", "reason": "INVALID_CREDENTIALS"}
+    assert wrong_password["extensions"] == unknown_email["extensions"] == refused
     assert wrong_password["message"] == unknown_email["message"] == "invalid email or password"
 
 
@@ -159,7 +159,7 @@ async def test_expired_token_is_refused(gql: GraphQL, settings: Settings) -> Non
 
     error = await gql.error(ME_ID, token=token)
 
-    assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "TOKEN_EXPIRED"}
     assert error["message"] == "the token has expired; log in again"
 
 
@@ -192,7 +192,7 @@ async def test_tampered_tokens_are_refused(gql: GraphQL, settings: Settings) -> 
         error = await gql.error(ME_ID, token=token)
         answers[name] = (error["extensions"], error["message"])
 
-    refused = ({"code": "UNAUTHENTICATED"}, "the token is not valid")
+    refused = ({"code": "UNAUTHENTICATED", "reason": "TOKEN_INVALID"}, "the token is not valid")
     assert answers == dict.fromkeys(forged, refused)
     # The genuine token still works: the refusals were about the forgeries, not the customer.
     assert (await gql(ME_ID, token=ann.token))["me"]["id"] == ann.id
@@ -203,13 +203,13 @@ async def test_token_of_a_customer_that_does_not_exist_is_unauthenticated(
 ) -> None:
     error = await gql.error(ME_ID, token=_mint(settings, str(uuid4())))
 
-    assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "ACCOUNT_GONE"}
 
 
 async def test_no_token_is_unauthenticated(gql: GraphQL) -> None:
     error = await gql.error(ME_ID)
 
-    assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "CREDENTIALS_REQUIRED"}
     assert error["message"] == "this needs a signed-in customer"
 
 
@@ -285,7 +285,8 @@ async def test_customer_credentials_do_not_open_the_marketer_login(gql: GraphQL)
     customer = await gql.error(MARKETER_LOGIN, {"email": "ann@example.com", "password": f.PASSWORD})
     wrong = await gql.error(MARKETER_LOGIN, {"email": "mia@example.com", "password": "not the password"})
 
-    assert customer["extensions"] == wrong["extensions"] == {"code": "UNAUTHENTICATED"}
+    refused = {"code": "UNAUTHENTICATED", "reason": "INVALID_CREDENTIALS"}
+    assert customer["extensions"] == wrong["extensions"] == refused
     assert customer["message"] == wrong["message"] == "invalid email or password"
 
 
@@ -311,15 +312,18 @@ async def test_marketer_manages_earn_rules(gql: GraphQL) -> None:
     assert (await gql(EARN_RULES, token=token))["earnRules"] == [replaced["upsertEarnRule"]]
 
 
-@pytest.mark.parametrize(("who", "code"), [("customer", "FORBIDDEN"), ("anonymous", "UNAUTHENTICATED")])
-async def test_earn_rules_are_for_marketers_only(gql: GraphQL, who: str, code: str) -> None:
+@pytest.mark.parametrize(
+    ("who", "code", "reason"),
+    [("customer", "FORBIDDEN", "WRONG_ROLE"), ("anonymous", "UNAUTHENTICATED", "CREDENTIALS_REQUIRED")],
+)
+async def test_earn_rules_are_for_marketers_only(gql: GraphQL, who: str, code: str, reason: str) -> None:
     token = (await f.customer(gql)).token if who == "customer" else None
     await f.earn_rule("EUR", 10)
 
     upsert = await gql.error(UPSERT_RULE, {"input": {"currency": "EUR", "pointsPerUnit": 999}}, token=token)
     read = await gql.error(EARN_RULES, token=token)
 
-    assert upsert["extensions"] == read["extensions"] == {"code": code}
+    assert upsert["extensions"] == read["extensions"] == {"code": code, "reason": reason}
     assert upsert["message"] == read["message"] == "this needs a signed-in marketer"
     assert [(r.currency, r.points_per_unit) for r in await EarnRule.all()] == [("EUR", 10)]
 
@@ -329,7 +333,7 @@ async def test_marketer_token_cannot_read_me(gql: GraphQL) -> None:
 
     error = await gql.error(ME_ID, token=token)
 
-    assert error["extensions"] == {"code": "FORBIDDEN"}
+    assert error["extensions"] == {"code": "FORBIDDEN", "reason": "WRONG_ROLE"}
 
 
 INVALID_RULES = {
@@ -418,7 +422,11 @@ async def test_same_idempotency_key_for_another_event_is_a_conflict(gql: GraphQL
 
     error = await _track_error(gql, ann, "share", "share-1", {"network": "bluesky"})
 
-    assert error["extensions"] == {"code": "CONFLICT", "field": "idempotencyKey"}
+    assert error["extensions"] == {
+        "code": "CONFLICT",
+        "field": "idempotencyKey",
+        "reason": "IDEMPOTENCY_KEY_REUSED",
+    }
     assert [e.payload for e in await Event.all()] == [{"attributes": {"network": "mastodon"}}]
 
 
@@ -481,6 +489,7 @@ async def test_too_many_events_of_any_types_are_rate_limited(gql: GraphQL, setti
 
     assert [a["duplicate"] for a in accepted] == [False] * limit
     assert refused["extensions"]["code"] == "RATE_LIMITED"
+    assert refused["extensions"]["reason"] == "TOO_MANY_EVENTS"
     assert 1 <= refused["extensions"]["retryAfter"] <= settings.track_event_window_s + 1
     assert refused["message"].startswith(
         f"at most {limit} tracked events per {settings.track_event_window_s} s"
@@ -496,5 +505,6 @@ async def test_rate_limit_is_per_customer(gql: GraphQL, settings: Settings) -> N
     for n in range(settings.track_event_limit):
         await _track(gql, ann, "share", f"share-{n}")
 
-    assert (await _track_error(gql, ann, "share", "one-more"))["extensions"]["code"] == "RATE_LIMITED"
+    refused = await _track_error(gql, ann, "share", "one-more")
+    assert refused["extensions"]["reason"] == "TOO_MANY_EVENTS"
     assert (await _track(gql, bob, "share", "share-0"))["duplicate"] is False

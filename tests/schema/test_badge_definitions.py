@@ -119,7 +119,7 @@ async def test_keys_are_unique(gql: GraphQL) -> None:
     marketer = await f.marketer_token(gql)
     await gql(CREATE_BADGE, {"input": badge_input("assidu", [level(3)], COUNT_3)}, token=marketer)
     error = await gql.error(CREATE_BADGE, {"input": badge_input("assidu", [level(1)], None)}, token=marketer)
-    assert (error["extensions"]["code"], error["extensions"]["field"]) == ("CONFLICT", "key")
+    assert error["extensions"] == {"code": "CONFLICT", "field": "key", "reason": "KEY_TAKEN"}
     assert len(await definitions(gql, marketer)) == 1
 
 
@@ -133,18 +133,23 @@ async def test_drafts_change_published_badges_do_not(gql: GraphQL) -> None:
     }
     await gql(PUBLISH_BADGE, {"id": badge_id}, token=marketer)
 
-    assert await gql.code(UPDATE, {"id": badge_id, "input": renamed}, token=marketer) == "CONFLICT"
-    assert await gql.code(PUBLISH_BADGE, {"id": badge_id}, token=marketer) == "CONFLICT"
+    update = await gql.reason(UPDATE, {"id": badge_id, "input": renamed}, token=marketer)
+    assert update == ("CONFLICT", "NOT_DRAFT")
+    assert await gql.reason(PUBLISH_BADGE, {"id": badge_id}, token=marketer) == (
+        "CONFLICT",
+        "ALREADY_PUBLISHED",
+    )
     archived = await gql(ARCHIVE_BADGE, {"id": badge_id}, token=marketer)
     assert archived["archiveBadge"]["status"] == "ARCHIVED"
-    assert await gql.code(ARCHIVE_BADGE, {"id": badge_id}, token=marketer) == "CONFLICT"
+    assert await gql.reason(ARCHIVE_BADGE, {"id": badge_id}, token=marketer) == ("CONFLICT", "ARCHIVED")
+    assert await gql.reason(PUBLISH_BADGE, {"id": badge_id}, token=marketer) == ("CONFLICT", "ARCHIVED")
 
 
 @pytest.mark.parametrize("missing", ["999999", "abc", "99999999999"])
 async def test_an_id_without_a_badge_is_not_found(gql: GraphQL, missing: str) -> None:
     marketer = await f.marketer_token(gql)
-    assert await gql.code(DEFINITION, {"id": missing}, token=marketer) == "NOT_FOUND"
-    assert await gql.code(PUBLISH_BADGE, {"id": missing}, token=marketer) == "NOT_FOUND"
+    assert await gql.reason(DEFINITION, {"id": missing}, token=marketer) == ("NOT_FOUND", "UNKNOWN_BADGE")
+    assert await gql.reason(PUBLISH_BADGE, {"id": missing}, token=marketer) == ("NOT_FOUND", "UNKNOWN_BADGE")
 
 
 @pytest.mark.parametrize(("caller", "code"), [("customer", "FORBIDDEN"), ("anonymous", "UNAUTHENTICATED")])
@@ -174,20 +179,22 @@ async def test_a_challenge_rewards_only_a_badge_without_a_rule(gql: GraphQL) -> 
     ruled = await gql(CREATE_BADGE, {"input": badge_input("assidu", [level(3)], COUNT_3)}, token=marketer)
     granted = await gql(CREATE_BADGE, {"input": badge_input("regular", [level(1)], None)}, token=marketer)
 
-    for bad in (ruled["createBadge"]["id"], "999999", "abc"):
+    for bad, reason in (
+        (ruled["createBadge"]["id"], "REWARD_BADGE_HAS_RULE"),
+        ("999999", "UNKNOWN_REWARD_BADGE"),
+        ("abc", "UNKNOWN_REWARD_BADGE"),
+    ):
         error = await gql.error(
             CREATE, {"input": challenge_input(COUNT_3, rewardBadgeId=bad)}, token=marketer
         )
-        assert (error["extensions"]["code"], error["extensions"]["field"]) == (
-            "BAD_USER_INPUT",
-            "rewardBadgeId",
-        )
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "rewardBadgeId", "reason": reason}
 
     granted_id = granted["createBadge"]["id"]
     created = await gql(CREATE, {"input": challenge_input(COUNT_3, rewardBadgeId=granted_id)}, token=marketer)
     challenge_id = created["createChallenge"]["id"]
     # A draft badge cannot be granted yet: publishing the challenge first would grant nothing.
-    assert await gql.code(PUBLISH, {"id": challenge_id}, token=marketer) == "CONFLICT"
+    publish = await gql.reason(PUBLISH, {"id": challenge_id}, token=marketer)
+    assert publish == ("CONFLICT", "REWARD_BADGE_NOT_PUBLISHED")
     await gql(PUBLISH_BADGE, {"id": granted_id}, token=marketer)
     assert (await gql(PUBLISH, {"id": challenge_id}, token=marketer))["publishChallenge"][
         "status"

@@ -542,7 +542,7 @@ async def test_update_replaces_a_draft_and_conflicts_once_published(gql: GraphQL
     error = await gql.error(
         UPDATE, {"id": created["id"], "input": challenge_input(VALID_RULE)}, token=marketer
     )
-    assert error["extensions"]["code"] == "CONFLICT"
+    assert (error["extensions"]["code"], error["extensions"]["reason"]) == ("CONFLICT", "NOT_DRAFT")
     assert error["message"] == "only drafts can be edited; this one is active"
     after = (await gql(DEFINITION, {"id": created["id"]}, token=marketer))["challengeDefinition"]
     assert after == {**updated, "status": "ACTIVE"}
@@ -564,12 +564,12 @@ async def test_status_moves_draft_active_paused_active_archived_and_stops_there(
     assert await change("archive") == "ARCHIVED"
     for action, query in STATUS_CHANGES.items():
         error = await gql.error(query, {"id": challenge_id}, token=marketer)
-        assert error["extensions"]["code"] == "CONFLICT"
+        assert (error["extensions"]["code"], error["extensions"]["reason"]) == ("CONFLICT", "ARCHIVED")
         assert error["message"] == f"cannot {action} a challenge that is archived"
     error = await gql.error(
         UPDATE, {"id": challenge_id, "input": challenge_input(VALID_RULE)}, token=marketer
     )
-    assert error["extensions"]["code"] == "CONFLICT"
+    assert (error["extensions"]["code"], error["extensions"]["reason"]) == ("CONFLICT", "NOT_DRAFT")
     assert await definitions(gql, marketer) == [
         {"id": challenge_id, "status": "ARCHIVED", "title": {"en": "Regular"}}
     ]
@@ -578,9 +578,9 @@ async def test_status_moves_draft_active_paused_active_archived_and_stops_there(
 @pytest.mark.parametrize(
     ("before", "action", "outcome"),
     [
-        pytest.param([], "pause", "CONFLICT", id="pause-draft"),
-        pytest.param(["publish"], "publish", "CONFLICT", id="publish-active"),
-        pytest.param(["publish", "pause"], "pause", "CONFLICT", id="pause-paused"),
+        pytest.param([], "pause", "CONFLICT NOT_ACTIVE", id="pause-draft"),
+        pytest.param(["publish"], "publish", "CONFLICT ALREADY_PUBLISHED", id="publish-active"),
+        pytest.param(["publish", "pause"], "pause", "CONFLICT NOT_ACTIVE", id="pause-paused"),
         pytest.param([], "archive", "ARCHIVED", id="archive-draft"),
         pytest.param(["publish", "pause"], "archive", "ARCHIVED", id="archive-paused"),
         pytest.param(["publish", "pause"], "publish", "ACTIVE", id="publish-paused"),
@@ -596,9 +596,9 @@ async def test_each_status_change_from_each_status(
     status_before = (await definitions(gql, marketer))[0]["status"]
     response = await gql.raw(STATUS_CHANGES[action], {"id": challenge_id}, token=marketer)
     body = response.json()
-    if outcome == "CONFLICT":
+    if outcome.startswith("CONFLICT"):
         [error] = body["errors"]
-        assert error["extensions"]["code"] == "CONFLICT"
+        assert error["extensions"] == {"code": "CONFLICT", "reason": outcome.split()[1]}
         assert error["message"] == f"cannot {action} a challenge that is {status_before.lower()}"
         assert (await definitions(gql, marketer))[0]["status"] == status_before
     else:
@@ -638,7 +638,7 @@ async def test_an_id_without_a_challenge_is_not_found(gql: GraphQL, operation: s
     if needs_input:
         variables["input"] = challenge_input(VALID_RULE)
     error = await gql.error(query, variables, token=marketer)
-    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert error["extensions"] == {"code": "NOT_FOUND", "reason": "UNKNOWN_CHALLENGE"}
     assert error["message"] == "no challenge with this id"
     assert await definitions(gql, marketer) == [
         {"id": existing, "status": "DRAFT", "title": {"en": "Regular"}}
@@ -654,7 +654,7 @@ async def test_an_id_beyond_the_column_range_is_not_found(gql: GraphQL, huge_id:
     marketer = await f.marketer_token(gql)
     for query in (PUBLISH, DEFINITION):
         error = await gql.error(query, {"id": huge_id}, token=marketer)
-        assert error["extensions"]["code"] == "NOT_FOUND", error
+        assert error["extensions"] == {"code": "NOT_FOUND", "reason": "UNKNOWN_CHALLENGE"}, error
 
 
 async def test_definitions_filter_by_status_newest_first(gql: GraphQL) -> None:

@@ -80,7 +80,7 @@ async def test_declarations_are_capped_per_day_and_type(gql: GraphQL) -> None:
     over = await gql.error(DECLARE, {"type": "refill_cup", "key": "d-2", "q": 1}, token=alice.token)
 
     assert first["declareEcoAction"]["pointsAwarded"] == 10
-    assert over["extensions"]["code"] == "RATE_LIMITED"
+    assert over["extensions"] == {"code": "RATE_LIMITED", "reason": "DAILY_CAP_REACHED"}
     assert "at most 2 'refill_cup' a day" in over["message"]
     impact = (await gql(IMPACT, token=alice.token))["ecoImpact"]
     assert (impact["co2eGrams"], impact["verifiedCo2eGrams"]) == (60, 0)
@@ -128,7 +128,7 @@ async def test_bad_eco_input_is_refused(gql: GraphQL) -> None:
     bad_code = await gql.error(UPSERT, {"input": {**REFILL, "code": "Refill Cup"}}, token=marketer)
     not_marketer = await gql.code(UPSERT, {"input": REFILL}, token=alice.token)
 
-    assert unknown["extensions"] == {"code": "BAD_USER_INPUT", "field": "type"}
+    assert unknown["extensions"] == {"code": "BAD_USER_INPUT", "field": "type", "reason": "UNKNOWN_ACTION"}
     assert zero["extensions"] == {"code": "BAD_USER_INPUT", "field": "quantity"}
     assert bad_code["extensions"] == {"code": "BAD_USER_INPUT", "field": "code"}
     assert not_marketer == "FORBIDDEN"

@@ -256,7 +256,11 @@ async def test_refunds_take_back_the_eco_bonus_in_proportion_and_never_more(gql:
     ]
     # Everything paid is refunded: one more cent is refused and writes nothing.
     error = await gql.error(f.REFUND_PURCHASE, _refund(alice.id, "RF-3", 1), api_key=key)
-    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "amountCents"}
+    assert error["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "amountCents",
+        "reason": "REFUND_EXCEEDS_PURCHASE",
+    }
     assert await _ledger(gql, alice) == (balance, entries)
 
 

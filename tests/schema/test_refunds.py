@@ -109,9 +109,9 @@ async def test_refund_larger_than_the_purchase_is_refused(gql: GraphQL) -> None:
     await f.earn_rule(points_per_unit=10)
     await _purchase(gql, key, alice.id, "P-1", 1000)
 
-    code = await gql.code(f.REFUND_PURCHASE, {"input": refund(alice.id, "P-1", "RF-1", 1001)}, api_key=key)
+    code = await gql.reason(f.REFUND_PURCHASE, {"input": refund(alice.id, "P-1", "RF-1", 1001)}, api_key=key)
 
-    assert code == "BAD_USER_INPUT"
+    assert code == ("BAD_USER_INPUT", "REFUND_EXCEEDS_PURCHASE")
     me = await _me(gql, alice.token)
     assert me["points"]["balance"] == 100
     assert len(me["ledger"]["edges"]) == 1
@@ -142,9 +142,9 @@ async def test_refund_id_reused_with_another_amount_is_a_conflict(gql: GraphQL) 
     await _purchase(gql, key, alice.id, "P-1", 1000)
     await gql(f.REFUND_PURCHASE, {"input": refund(alice.id, "P-1", "RF-1", 300)}, api_key=key)
 
-    code = await gql.code(f.REFUND_PURCHASE, {"input": refund(alice.id, "P-1", "RF-1", 200)}, api_key=key)
+    code = await gql.reason(f.REFUND_PURCHASE, {"input": refund(alice.id, "P-1", "RF-1", 200)}, api_key=key)
 
-    assert code == "CONFLICT"
+    assert code == ("CONFLICT", "IDEMPOTENCY_KEY_REUSED")
     me = await _me(gql, alice.token)
     assert me["points"]["balance"] == 70
     assert len(me["ledger"]["edges"]) == 2
@@ -156,9 +156,9 @@ async def test_refund_of_an_unknown_order_is_not_found(gql: GraphQL) -> None:
     await f.earn_rule(points_per_unit=10)
     await _purchase(gql, key, alice.id, "P-1", 1000)
 
-    code = await gql.code(f.REFUND_PURCHASE, {"input": refund(alice.id, "NOPE", "RF-1", 100)}, api_key=key)
+    code = await gql.reason(f.REFUND_PURCHASE, {"input": refund(alice.id, "NOPE", "RF-1", 100)}, api_key=key)
 
-    assert code == "NOT_FOUND"
+    assert code == ("NOT_FOUND", "UNKNOWN_PURCHASE")
     assert (await _me(gql, alice.token))["points"]["balance"] == 100
 
 

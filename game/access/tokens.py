@@ -1,4 +1,8 @@
-"""Turning request credentials into a Viewer: JWTs for people, X-API-Key for servers."""
+"""Turning request credentials into a Viewer: JWTs for people, X-API-Key for servers.
+
+Pure of any settings object: callers pass the secret and the lifetime, so the API (app/, schema/) and any
+other process share one implementation.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from uuid import UUID
 
 import jwt
 
-from app.settings import Settings
+from game.access.errors import AccessReason
 from game.access.service import viewer_for_api_key
 from game.access.viewer import ANONYMOUS, Role, Viewer
 
@@ -17,16 +21,16 @@ ISSUER = "tessera"
 ALGORITHM = "HS256"
 
 
-def issue_token(settings: Settings, subject: UUID, role: Role) -> str:
+def issue_token(secret: str, ttl_s: int, subject: UUID, role: Role) -> str:
     now = datetime.now(UTC)
     claims = {
         "sub": str(subject),
         "role": role.value,
         "iss": ISSUER,
         "iat": now,
-        "exp": now + timedelta(seconds=settings.jwt_ttl_s),
+        "exp": now + timedelta(seconds=ttl_s),
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +38,14 @@ class Authentication:
     viewer: Viewer
     # Why credentials that were sent were refused; permissions report it instead of a bare "sign in".
     error: str | None = None
+    reason: AccessReason | None = None
 
 
-def _viewer_from_token(settings: Settings, token: str) -> Authentication:
+def viewer_from_token(secret: str, token: str) -> Authentication:
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
+            secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["sub", "role", "exp", "iat"]},
@@ -50,24 +55,27 @@ def _viewer_from_token(settings: Settings, token: str) -> Authentication:
             raise ValueError(role)
         return Authentication(Viewer(role=role, id=UUID(claims["sub"])))
     except jwt.ExpiredSignatureError:
-        return Authentication(ANONYMOUS, "the token has expired; log in again")
+        return Authentication(ANONYMOUS, "the token has expired; log in again", AccessReason.TOKEN_EXPIRED)
     except (jwt.InvalidTokenError, ValueError):
-        return Authentication(ANONYMOUS, "the token is not valid")
+        return Authentication(ANONYMOUS, "the token is not valid", AccessReason.TOKEN_INVALID)
 
 
-async def authenticate(settings: Settings, headers: Mapping[str, str]) -> Authentication:
+async def authenticate(secret: str, headers: Mapping[str, str]) -> Authentication:
+    """An X-API-Key, else an `Authorization: Bearer <JWT>`, else anonymous (header names in lower case)."""
     api_key = headers.get("x-api-key")
     if api_key:
         viewer = await viewer_for_api_key(api_key.strip())
         return (
             Authentication(viewer)
             if viewer
-            else Authentication(ANONYMOUS, "the API key is unknown or revoked")
+            else Authentication(ANONYMOUS, "the API key is unknown or revoked", AccessReason.UNKNOWN_API_KEY)
         )
     authorization = headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if not authorization:
         return Authentication(ANONYMOUS)
     if scheme.lower() != "bearer" or not token:
-        return Authentication(ANONYMOUS, "use 'Authorization: Bearer <token>'")
-    return _viewer_from_token(settings, token.strip())
+        return Authentication(
+            ANONYMOUS, "use 'Authorization: Bearer <token>'", AccessReason.MALFORMED_AUTHORIZATION
+        )
+    return viewer_from_token(secret, token.strip())
