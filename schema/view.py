@@ -23,6 +23,12 @@ from schema.context import Context
 from schema.errors import coded
 
 
+def request_error(status: int, message: str, code: str) -> JSONResponse:
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
+
+
 class TesseraGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(
@@ -37,15 +43,11 @@ class TesseraGraphQL(GraphQL[Context, None]):
             return await super().__call__(scope, receive, send)
         request = Request(scope=scope, receive=receive)
         # strawberry answers a malformed body in plain text; a mobile app parses one error shape only.
+        # (The body size limit is app/limits.py's, around the whole app.)
         try:
-            if int(request.headers.get("content-length") or 0) > self.settings.max_body_bytes:
-                raise HTTPException(413, f"the request body exceeds {self.settings.max_body_bytes} bytes")
             response = await self.run(request)
         except HTTPException as e:
-            response = JSONResponse(
-                {"data": None, "errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]},
-                status_code=e.status_code,
-            )
+            response = request_error(e.status_code, e.reason, "BAD_REQUEST")
         await response(scope, receive, send)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:

@@ -1,0 +1,126 @@
+"""Hostile bodies and inputs (issue #10) get a coded answer, never a 500 nor an unbounded buffer."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.settings import Settings
+
+LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+CREATE_CHALLENGE = """
+mutation($input: ChallengeInput!) { createChallenge(input: $input) { id description { en } } }
+"""
+TRACK = """
+mutation($t: String!, $k: String!, $a: JSON) { trackEvent(type: $t, idempotencyKey: $k, attributes: $a) {
+  duplicate } }
+"""
+RULE = {"steps": [{"event": "purchase", "aggregate": "count", "target": 3}]}
+
+
+async def _post(client: httpx.AsyncClient, body: object, **headers: str) -> httpx.Response:
+    """JSON with every non-ASCII character escaped, so lone surrogates reach the server as `\\ud800`."""
+    return await client.post(
+        "/graphql", content=json.dumps(body).encode(), headers={"content-type": "application/json", **headers}
+    )
+
+
+def _only_error(response: httpx.Response) -> dict[str, Any]:
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    body = response.json()
+    assert body.get("data") is None, body
+    [error] = body["errors"]
+    return dict(error)
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+class _PeakRss:
+    """The highest resident size of this process (where the API server runs) while the block runs."""
+
+    def __init__(self) -> None:
+        self.before = self.peak = _rss_kib()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss_kib())
+
+    def __enter__(self) -> _PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_kib())
+
+    @property
+    def growth_mib(self) -> float:
+        return (self.peak - self.before) / 1024
+
+
+# Bodies
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the resident size from /proc")
+async def test_a_chunked_300_mb_body_gets_413_and_memory_stays_bounded(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    chunk = b" " * (64 * 1024)
+    total = 300 * 1024 * 1024
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        while sent < total:
+            sent += len(chunk)
+            yield chunk
+
+    with _PeakRss() as rss:
+        # No Content-Length: httpx sends an async generator with Transfer-Encoding: chunked.
+        response = await client.post("/graphql", content=body(), headers={"content-type": "application/json"})
+
+    assert rss.growth_mib < 40, f"the server grew by {rss.growth_mib:.0f} MiB"
+    assert sent == total  # read to the end and dropped, so the client could read the answer
+    assert response.status_code == 413
+    error = _only_error(response)
+    assert error["extensions"] == {"code": "PAYLOAD_TOO_LARGE"}
+    assert str(settings.max_body_bytes) in error["message"]
+
+
+async def test_a_chunked_body_under_the_limit_is_served(client: httpx.AsyncClient) -> None:
+    payload = json.dumps({"query": "{ __typename }", "padding": " " * 200_000}).encode()
+
+    async def body() -> AsyncIterator[bytes]:
+        for start in range(0, len(payload), 1000):
+            yield payload[start : start + 1000]
+
+    response = await client.post("/graphql", content=body(), headers={"content-type": "application/json"})
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_declared_oversized_body_is_refused_without_reading_it(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    body = b" " * (settings.max_body_bytes + 1)
+
+    response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 413
+    assert _only_error(response)["extensions"] == {"code": "PAYLOAD_TOO_LARGE"}
