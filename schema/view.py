@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -19,6 +18,7 @@ from strawberry.types.unset import UnsetType
 from app.auth import authenticate
 from app.settings import Settings
 from game.access.viewer import Role
+from schema.bodies import GuardedGraphQL
 from schema.context import Context
 from schema.errors import coded
 
@@ -29,7 +29,7 @@ def request_error(status: int, message: str, code: str) -> JSONResponse:
     )
 
 
-class TesseraGraphQL(GraphQL[Context, None]):
+class TesseraGraphQL(GuardedGraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(
             schema,

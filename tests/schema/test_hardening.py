@@ -124,3 +124,53 @@ async def test_a_declared_oversized_body_is_refused_without_reading_it(
 
     assert response.status_code == 413
     assert _only_error(response)["extensions"] == {"code": "PAYLOAD_TOO_LARGE"}
+
+
+def _nested(depth: int, leaf: str = "1") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+NOT_A_JSON_OBJECT = [
+    pytest.param(b"null", id="null"),
+    pytest.param(b"5", id="number"),
+    pytest.param(b'"x"', id="string"),
+    pytest.param(b"true", id="boolean"),
+    pytest.param(b"[]", id="empty-batch"),
+    pytest.param(b'[{"query": "{ __typename }"}]', id="batch"),
+    pytest.param(b"{", id="invalid-json"),
+    pytest.param(b"\xff\xfe\xfa", id="invalid-utf8"),
+    pytest.param(_nested(100_000).encode(), id="nested-100000-deep"),
+    pytest.param(('{"query": "{ __typename }", "x": ' + _nested(100_000) + "}").encode(), id="deep-inside"),
+    pytest.param(b'{"query": "{ __typename }", "variables": {"n": NaN}}', id="nan"),
+    pytest.param(b'{"query": "{ __typename }", "variables": {"n": 1e999}}', id="infinite-float"),
+    pytest.param(b'{"query": "{ __typename }", "variables": {"n": ' + b"9" * 5000 + b"}}", id="5000-digits"),
+]
+
+
+@pytest.mark.parametrize("body", NOT_A_JSON_OBJECT)
+async def test_a_body_that_is_not_a_json_object_is_a_bad_request(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 400, response.text
+    error = _only_error(response)
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["message"]
+
+
+async def test_variables_nest_at_most_32_levels(client: httpx.AsyncClient) -> None:
+    def body(depth: int) -> dict[str, object]:
+        deep: object = 1
+        for _ in range(depth):
+            deep = [deep]
+        return {"query": "{ __typename }", "variables": {"deep": deep}}
+
+    within = await _post(client, body(32))
+    beyond = await _post(client, body(33))
+
+    assert within.json() == {"data": {"__typename": "Query"}}
+    assert beyond.status_code == 400
+    error = _only_error(beyond)
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert "32" in error["message"]
