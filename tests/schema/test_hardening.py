@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from app.settings import Settings
+from tests import factories as f
+from tests.graphql import GraphQL
 
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 CREATE_CHALLENGE = """
@@ -174,3 +176,141 @@ async def test_variables_nest_at_most_32_levels(client: httpx.AsyncClient) -> No
     error = _only_error(beyond)
     assert error["extensions"] == {"code": "BAD_REQUEST"}
     assert "32" in error["message"]
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/event-stream", "multipart/mixed"])
+async def test_a_subscription_over_post_is_a_coded_error(gql: GraphQL, accept: str) -> None:
+    alice = await f.customer(gql)
+
+    response = await gql.client.post(
+        "/graphql",
+        json={"query": "subscription { pointsChanged { balance } }"},
+        headers={"Authorization": f"Bearer {alice.token}", "Accept": accept},
+    )
+
+    assert response.status_code == 400, response.text
+    error = _only_error(response)
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert "subscription" in error["message"].lower()
+
+
+# Text
+
+
+async def test_a_lone_surrogate_in_variables_is_bad_user_input(client: httpx.AsyncClient) -> None:
+    response = await _post(client, {"query": LOGIN, "variables": {"e": "a\ud800@example.com", "p": "x"}})
+
+    assert response.status_code == 200
+    error = _only_error(response)
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "e"}
+
+
+async def test_a_nul_byte_in_an_unauthenticated_login_is_bad_user_input(client: httpx.AsyncClient) -> None:
+    response = await _post(
+        client, {"query": LOGIN, "variables": {"e": "alice@example.com", "p": "pass\x00word"}}
+    )
+
+    assert _only_error(response)["extensions"] == {"code": "BAD_USER_INPUT", "field": "p"}
+
+
+async def test_a_nul_byte_in_an_inline_literal_names_its_argument(client: httpx.AsyncClient) -> None:
+    query = 'mutation { login(email: "a\\u0000@example.com", password: "x") { token } }'
+
+    response = await _post(client, {"query": query})
+
+    assert _only_error(response)["extensions"] == {"code": "BAD_USER_INPUT", "field": "email"}
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x07", "\x1b[31m", "\x7f", "\x85", "\udfff"])
+async def test_control_characters_in_a_nested_input_field_are_refused(gql: GraphQL, bad: str) -> None:
+    key = await f.api_key()
+    alice = await f.customer(gql)
+    await f.earn_rule()
+    variables = {"input": f.purchase(alice.id, f"A{bad}1")}
+
+    response = await _post(
+        gql.client, {"query": f.RECORD_PURCHASE, "variables": variables}, **{"X-API-Key": key}
+    )
+
+    error = _only_error(response)
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "orderId"}
+    assert "input.orderId" in error["message"]
+    assert (await gql(f.ME, token=alice.token))["me"]["points"]["balance"] == 0
+
+
+async def test_a_nul_byte_in_a_json_attribute_key_is_refused(gql: GraphQL) -> None:
+    alice = await f.customer(gql)
+    variables = {"t": "share", "k": "k-1", "a": {"sto\x00re": "paris"}}
+
+    response = await _post(
+        gql.client, {"query": TRACK, "variables": variables}, Authorization=f"Bearer {alice.token}"
+    )
+
+    assert _only_error(response)["extensions"] == {"code": "BAD_USER_INPUT", "field": "a"}
+
+
+async def test_multi_line_text_keeps_its_line_breaks_and_tabs(gql: GraphQL) -> None:
+    token = await f.marketer_token(gql)
+    text = "Line one\r\n\tLine two"
+    challenge = {
+        "title": {"en": "T"},
+        "description": {"en": text},
+        "startsAt": "2026-01-01T00:00:00Z",
+        "rule": RULE,
+    }
+
+    data = await gql(CREATE_CHALLENGE, {"input": challenge}, token=token)
+
+    assert data["createChallenge"]["description"] == {"en": text}
+
+
+# Dates, ids and cursors
+
+OUT_OF_RANGE_DATES = [
+    pytest.param("0001-01-01T00:00:00+14:00", id="year-1-ahead-of-utc"),
+    pytest.param("9999-12-31T23:59:59-14:00", id="year-9999-behind-utc"),
+    pytest.param("1969-12-31T23:59:59Z", id="before-1970"),
+]
+
+
+@pytest.mark.parametrize("moment", OUT_OF_RANGE_DATES)
+async def test_a_purchase_date_out_of_range_is_bad_user_input(gql: GraphQL, moment: str) -> None:
+    key = await f.api_key()
+    alice = await f.customer(gql)
+    await f.earn_rule()
+
+    error = await gql.error(
+        f.RECORD_PURCHASE, {"input": f.purchase(alice.id, occurredAt=moment)}, api_key=key
+    )
+
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "occurredAt" in error["message"]
+
+
+@pytest.mark.parametrize("moment", OUT_OF_RANGE_DATES)
+async def test_a_challenge_start_out_of_range_is_bad_user_input(gql: GraphQL, moment: str) -> None:
+    token = await f.marketer_token(gql)
+    challenge = {"title": {"en": "T"}, "startsAt": moment, "rule": RULE}
+
+    variable = await gql.error(CREATE_CHALLENGE, {"input": challenge}, token=token)
+    inline = await gql.error(
+        f'mutation {{ createChallenge(input: {{title: {{en: "T"}}, startsAt: "{moment}", '
+        'rule: {steps: [{event: "purchase", aggregate: "count", target: 3}]}}) { id } }',
+        token=token,
+    )
+
+    assert variable["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "startsAt" in variable["message"]
+    assert inline["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED")
+    assert "1970" in inline["message"]
+
+
+async def test_a_date_at_the_edges_of_the_range_is_accepted(gql: GraphQL) -> None:
+    token = await f.marketer_token(gql)
+    challenge = {"title": {"en": "T"}, "startsAt": "1970-01-01T00:00:00+14:00", "rule": RULE}
+
+    data = await gql(
+        CREATE_CHALLENGE, {"input": {**challenge, "endsAt": "9999-12-31T00:00:00Z"}}, token=token
+    )
+
+    assert data["createChallenge"]["id"]
