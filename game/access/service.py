@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 from game.access.models import ApiKey, Marketer
 from game.access.passwords import hash_password, validate_password, verify_password
 from game.access.viewer import Role, Scope, Viewer
-from game.customers.service import normalise_email
+from game.customers.service import MAX_EMAIL_LENGTH, email_key, normalise_email
 from game.errors import DomainError, ErrorCode, bad_input
 from game.sql import fetch_one
 
@@ -37,7 +37,8 @@ async def create_marketer(email: str, password: str, display_name: str = "") -> 
 
 
 async def authenticate_marketer(email: str, password: str) -> Marketer:
-    marketer = await Marketer.get_or_none(email=email.strip().lower())
+    key = email_key(email)
+    marketer = await Marketer.get_or_none(email=key) if len(key) <= MAX_EMAIL_LENGTH else None
     if not verify_password(marketer.password_hash if marketer else None, password) or marketer is None:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "invalid email or password")
     return marketer

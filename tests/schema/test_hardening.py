@@ -264,6 +264,40 @@ async def test_multi_line_text_keeps_its_line_breaks_and_tabs(gql: GraphQL) -> N
     assert data["createChallenge"]["description"] == {"en": text}
 
 
+def _fullwidth(text: str) -> str:
+    """Look-alike letters (alice in fullwidth), as letters of CJK typography (U+FF01 to U+FF5E)."""
+    return "".join(chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in text)
+
+
+async def test_look_alike_emails_are_one_account(gql: GraphQL) -> None:
+    alice = await f.customer(gql, email="alice@example.com")
+    register = {"email": _fullwidth("alice@example.com"), "password": f.PASSWORD, "displayName": "Mallory"}
+
+    error = await gql.error(f.REGISTER, {"input": register})
+    login = await gql(LOGIN, {"e": _fullwidth("ALICE") + "@example.com", "p": f.PASSWORD})
+
+    assert error["extensions"] == {"code": "CONFLICT", "field": "email"}
+    me = await gql(f.ME, token=login["login"]["token"])
+    assert me["me"]["id"] == alice.id
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e"])
+async def test_emails_with_invisible_characters_are_refused(gql: GraphQL, invisible: str) -> None:
+    register = {"email": f"ali{invisible}ce@example.com", "password": f.PASSWORD, "displayName": "Mallory"}
+
+    error = await gql.error(f.REGISTER, {"input": register})
+
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "email"}
+
+
+async def test_an_overlong_email_at_login_is_a_failed_login(gql: GraphQL) -> None:
+    for query in (LOGIN, LOGIN.replace("login(", "marketerLogin(")):
+        error = await gql.error(query, {"e": "x" * 5000 + "@example.com", "p": f.PASSWORD})
+
+        assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+        assert error["message"] == "invalid email or password"
+
+
 # Dates, ids and cursors
 
 OUT_OF_RANGE_DATES = [
