@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -348,3 +349,61 @@ async def test_a_date_at_the_edges_of_the_range_is_accepted(gql: GraphQL) -> Non
     )
 
     assert data["createChallenge"]["id"]
+
+
+@pytest.mark.parametrize("bad_id", ["²", "\u0661\u0662", "\uff11", "9" * 5000, "-1", "0", " 1", "2147483648"])
+async def test_an_id_that_cannot_name_a_row_is_not_found(gql: GraphQL, bad_id: str) -> None:
+    token = await f.marketer_token(gql)
+
+    for query in (
+        "query($id: ID!) { challengeDefinition(id: $id) { id } }",
+        "query($id: ID!) { badgeDefinition(id: $id) { id } }",
+        "mutation($id: ID!) { publishChallenge(id: $id) { id } }",
+    ):
+        assert await gql.code(query, {"id": bad_id}, token=token) == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("bad_id", ["²", "9" * 5000])
+async def test_a_reference_that_cannot_name_a_row_is_bad_user_input(gql: GraphQL, bad_id: str) -> None:
+    token = await f.marketer_token(gql)
+    challenge = {
+        "title": {"en": "T"},
+        "startsAt": "2026-01-01T00:00:00Z",
+        "rule": RULE,
+        "rewardBadgeId": bad_id,
+    }
+
+    error = await gql.error(CREATE_CHALLENGE, {"input": challenge}, token=token)
+
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "rewardBadgeId"}
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        pytest.param(_cursor("ledger:" + "9" * 30), id="beyond-64-bits"),
+        pytest.param(_cursor(f"ledger:{2**63}"), id="just-beyond-64-bits"),
+        pytest.param(_cursor("ledger:-5"), id="negative"),
+        pytest.param(_cursor("ledger:²"), id="superscript-digit"),
+        pytest.param(_cursor("ledger:" + "9" * 5000), id="5000-digits"),
+        pytest.param("ï¿½", id="not-base64"),
+    ],
+)
+async def test_a_ledger_cursor_out_of_range_is_bad_user_input(gql: GraphQL, cursor: str) -> None:
+    alice = await f.customer(gql)
+
+    error = await gql.error(f.ME, {"first": 5, "after": cursor}, token=alice.token)
+
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+
+
+async def test_the_largest_cursor_is_served(gql: GraphQL) -> None:
+    alice = await f.customer(gql)
+
+    data = await gql(f.ME, {"first": 5, "after": _cursor(f"ledger:{2**63 - 1}")}, token=alice.token)
+
+    assert data["me"]["ledger"]["edges"] == []
