@@ -25,10 +25,11 @@ KEY_PREFIX = "tsk_"
 async def create_marketer(email: str, password: str, display_name: str = "") -> Marketer:
     email = normalise_email(email)
     validate_password(password)
+    password_hash = await hash_password(password)  # before the transaction: no connection held meanwhile
     try:
         async with in_transaction():
             return await Marketer.create(
-                email=email, password_hash=hash_password(password), display_name=display_name.strip()[:80]
+                email=email, password_hash=password_hash, display_name=display_name.strip()[:80]
             )
     except IntegrityError:
         raise DomainError(
@@ -39,7 +40,7 @@ async def create_marketer(email: str, password: str, display_name: str = "") -> 
 async def authenticate_marketer(email: str, password: str) -> Marketer:
     key = email_key(email)
     marketer = await Marketer.get_or_none(email=key) if len(key) <= MAX_EMAIL_LENGTH else None
-    if not verify_password(marketer.password_hash if marketer else None, password) or marketer is None:
+    if not await verify_password(marketer.password_hash if marketer else None, password) or marketer is None:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "invalid email or password")
     return marketer
 

@@ -66,11 +66,12 @@ async def register(
     email = normalise_email(email)
     validate_password(password)
     display_name, locale, timezone = _display_name(display_name), _locale(locale), _timezone(timezone)
+    password_hash = await hash_password(password)  # before the transaction: no connection held meanwhile
     try:
         async with in_transaction():
             customer = await Customer.create(
                 email=email,
-                password_hash=hash_password(password),
+                password_hash=password_hash,
                 display_name=display_name,
                 locale=locale,
                 timezone=timezone,
@@ -86,7 +87,7 @@ async def register(
 async def authenticate(email: str, password: str) -> Customer:
     key = email_key(email)
     customer = await Customer.get_or_none(email=key) if len(key) <= MAX_EMAIL_LENGTH else None
-    if not verify_password(customer.password_hash if customer else None, password) or customer is None:
+    if not await verify_password(customer.password_hash if customer else None, password) or customer is None:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "invalid email or password")
     return customer
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -407,3 +409,29 @@ async def test_the_largest_cursor_is_served(gql: GraphQL) -> None:
     data = await gql(f.ME, {"first": 5, "after": _cursor(f"ledger:{2**63 - 1}")}, token=alice.token)
 
     assert data["me"]["ledger"]["edges"] == []
+
+
+# Passwords off the event loop
+
+
+async def test_a_flood_of_failed_logins_does_not_stall_other_requests(gql: GraphQL) -> None:
+    await f.customer(gql, email="alice@example.com")
+    wrong = {"e": "alice@example.com", "p": "wrong password"}
+    started = time.perf_counter()
+    assert await gql.code(LOGIN, wrong) == "UNAUTHENTICATED"
+    one_login = time.perf_counter() - started
+
+    async def trivial() -> float:
+        await asyncio.sleep(one_login)  # once the flood is queued up
+        started = time.perf_counter()
+        assert await gql("{ __typename }") == {"__typename": "Query"}
+        return time.perf_counter() - started
+
+    flood = [gql.code(LOGIN, wrong) for _ in range(30)]
+    *codes, latency = await asyncio.gather(*flood, trivial())
+
+    assert set(codes) == {"UNAUTHENTICATED"}
+    # On the event loop, the query would wait for every verification queued before it (30 x one_login).
+    assert latency < max(3 * one_login, 0.1), (
+        f"{latency:.3f} s for a trivial query (a login: {one_login:.3f} s)"
+    )
