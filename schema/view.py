@@ -18,9 +18,12 @@ from strawberry.types.unset import UnsetType
 from app.auth import authenticate
 from app.settings import Settings
 from game.access.viewer import Role
+from game.errors import DomainError, ErrorCode
 from schema.bodies import GuardedGraphQL
 from schema.context import Context
 from schema.errors import coded
+
+_STATUS = {ErrorCode.SERVICE_UNAVAILABLE: 503}
 
 
 def request_error(status: int, message: str, code: str) -> JSONResponse:
@@ -48,6 +51,8 @@ class TesseraGraphQL(GuardedGraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as e:
             response = request_error(e.status_code, e.reason, "BAD_REQUEST")
+        except DomainError as e:  # from get_context: the credentials could not be checked
+            response = request_error(_STATUS.get(e.code, 400), e.message, e.code.value)
         await response(scope, receive, send)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -76,7 +81,10 @@ class TesseraGraphQL(GuardedGraphQL[Context, None]):
             if key.lower() in ("authorization", "x-api-key") and isinstance(value, str)
         }
         if credentials:
-            auth = await authenticate(self.settings, credentials)
+            try:
+                auth = await authenticate(self.settings, credentials)
+            except DomainError as e:
+                raise ConnectionRejectionError({"code": e.code.value, "message": e.message}) from None
             if auth.viewer.role is Role.ANONYMOUS:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": auth.error or ""})
             context.viewer, context.auth_error = auth.viewer, None

@@ -16,7 +16,7 @@ from game.access.passwords import hash_password, validate_password, verify_passw
 from game.access.viewer import Role, Scope, Viewer
 from game.customers.service import MAX_EMAIL_LENGTH, email_key, normalise_email
 from game.errors import DomainError, ErrorCode, bad_input
-from game.sql import fetch_one
+from game.sql import UNAVAILABLE, fetch_one
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 KEY_PREFIX = "tsk_"
@@ -82,9 +82,14 @@ async def viewer_for_api_key(secret: str) -> Viewer | None:
     if not secret.startswith(KEY_PREFIX) or len(secret) > 100:
         return None
     # Every API request asks this: raw SQL, see game/sql.py.
-    row = await fetch_one(
-        "SELECT source, scopes FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL", _hash_key(secret)
-    )
+    try:
+        row = await fetch_one(
+            "SELECT source, scopes FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL", _hash_key(secret)
+        )
+    except UNAVAILABLE:
+        raise DomainError(
+            ErrorCode.SERVICE_UNAVAILABLE, "the API key cannot be checked right now; retry shortly"
+        ) from None
     if row is None:
         return None
     return Viewer(role=Role.SERVICE, source=row["source"], scopes=frozenset(json.loads(row["scopes"])))

@@ -17,6 +17,7 @@ import pytest
 from app.settings import Settings
 from tests import factories as f
 from tests.graphql import GraphQL
+from tests.processes import TESSERA, tessera_env
 
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 CREATE_CHALLENGE = """
@@ -435,3 +436,92 @@ async def test_a_flood_of_failed_logins_does_not_stall_other_requests(gql: Graph
     assert latency < max(3 * one_login, 0.1), (
         f"{latency:.3f} s for a trivial query (a login: {one_login:.3f} s)"
     )
+
+
+# The database down during the API-key lookup
+
+
+@pytest.fixture
+def postgres_url(settings: Settings) -> str:
+    if not settings.database_url.startswith("postgres"):
+        pytest.skip("the embedded SQLite database is a file in this process: it cannot go down")
+    return settings.database_url
+
+
+class _Proxy:
+    """A TCP relay to PostgreSQL that the test can cut, as if the database went away."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except OSError:
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.transport.abort()
+        await self.server.wait_closed()
+
+
+async def _free_port() -> int:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = int(server.sockets[0].getsockname()[1])
+    server.close()
+    await server.wait_closed()
+    return port
+
+
+async def test_the_database_down_during_the_api_key_lookup_is_service_unavailable(
+    gql: GraphQL, settings: Settings, postgres_url: str
+) -> None:
+    key = await f.api_key()
+    url = httpx.URL(postgres_url.replace("postgres://", "http://", 1))
+    proxy = _Proxy(url.host, url.port or 5432)
+    proxied = postgres_url.replace(f"{url.host}:{url.port}", f"127.0.0.1:{await proxy.start()}", 1)
+    port = await _free_port()
+    env = tessera_env(settings, DATABASE_URL=proxied, TESSERA_PORT=str(port))
+    api = await asyncio.create_subprocess_exec(
+        str(TESSERA), "serve", env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            other = GraphQL(client)
+            for _ in range(200):
+                try:
+                    await client.get("/health")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            purchase = {"input": f.purchase("00000000-0000-4000-8000-000000000000")}
+            assert await other.code(f.RECORD_PURCHASE, purchase, api_key=key) == "NOT_FOUND"
+
+            await proxy.cut()
+            response = await other.raw(f.RECORD_PURCHASE, purchase, api_key=key)
+
+        assert response.status_code == 503, response.text
+        error = _only_error(response)
+        assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+    finally:
+        api.terminate()
+        await api.wait()
