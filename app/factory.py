@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from tortoise.context import get_current_context
 
 from app.db import database
+from app.limits import BodyLimit
 from app.redis import arq_pool, resolved_redis_url
 from app.settings import Settings, load_settings
 from schema import build_schema
@@ -43,5 +45,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
         ],
+        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )

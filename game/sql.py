@@ -11,10 +11,15 @@ import re
 from typing import Any
 from uuid import UUID
 
+from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.connection import get_connection
 
 _PLACEHOLDER = re.compile(r"\$\d+")
+
+# The database cannot be reached (refused, reset, timed out, shutting down): the request may be retried.
+# OSError covers tortoise's DBConnectionError and TimeoutError.
+UNAVAILABLE: tuple[type[Exception], ...] = (OSError, PostgresConnectionError, OperatorInterventionError)
 
 
 def _prepare(conn: BaseDBAsyncClient, sql: str, params: tuple[Any, ...]) -> tuple[str, list[Any]]:

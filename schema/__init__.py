@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import strawberry
 from graphql import ASTValidationRule
@@ -31,6 +32,7 @@ from schema.earn.queries import EarnQueries
 from schema.eco.resolvers import EcoMutations, EcoQueries
 from schema.errors import ErrorCodes, TesseraSchema
 from schema.events.mutations import EventMutations
+from schema.input_guard import BOUNDED_DATETIME, InputGuard
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
 from schema.settings import SchemaSettings
@@ -87,6 +89,7 @@ def build_schema(settings: SchemaSettings) -> TesseraSchema:
     ]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         ErrorCodes,
+        InputGuard,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=1024),
         lambda: AddValidationRules(rules),
@@ -94,4 +97,10 @@ def build_schema(settings: SchemaSettings) -> TesseraSchema:
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    return TesseraSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    return TesseraSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        scalar_overrides={datetime: BOUNDED_DATETIME},
+    )

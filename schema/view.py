@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -18,12 +17,22 @@ from strawberry.types.unset import UnsetType
 
 from game.access.tokens import authenticate
 from game.access.viewer import Role
+from game.errors import DomainError, ErrorCode
+from schema.bodies import GuardedGraphQL
 from schema.context import Context
 from schema.errors import coded
 from schema.settings import SchemaSettings
 
+_STATUS = {ErrorCode.SERVICE_UNAVAILABLE: 503}
 
-class TesseraGraphQL(GraphQL[Context, None]):
+
+def request_error(status: int, message: str, code: str) -> JSONResponse:
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
+
+
+class TesseraGraphQL(GuardedGraphQL[Context, None]):
     def __init__(self, schema: Any, settings: SchemaSettings) -> None:
         super().__init__(
             schema,
@@ -37,15 +46,13 @@ class TesseraGraphQL(GraphQL[Context, None]):
             return await super().__call__(scope, receive, send)
         request = Request(scope=scope, receive=receive)
         # strawberry answers a malformed body in plain text; a mobile app parses one error shape only.
+        # (The body size limit is app/limits.py's, around the whole app.)
         try:
-            if int(request.headers.get("content-length") or 0) > self.settings.max_body_bytes:
-                raise HTTPException(413, f"the request body exceeds {self.settings.max_body_bytes} bytes")
             response = await self.run(request)
         except HTTPException as e:
-            response = JSONResponse(
-                {"data": None, "errors": [{"message": e.reason, "extensions": {"code": "BAD_REQUEST"}}]},
-                status_code=e.status_code,
-            )
+            response = request_error(e.status_code, e.reason, "BAD_REQUEST")
+        except DomainError as e:  # from get_context: the credentials could not be checked
+            response = request_error(_STATUS.get(e.code, 400), e.message, e.code.value)
         await response(scope, receive, send)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -75,7 +82,10 @@ class TesseraGraphQL(GraphQL[Context, None]):
             if key.lower() in ("authorization", "x-api-key") and isinstance(value, str)
         }
         if credentials:
-            auth = await authenticate(self.settings.jwt_secret, credentials)
+            try:
+                auth = await authenticate(self.settings.jwt_secret, credentials)
+            except DomainError as e:
+                raise ConnectionRejectionError({"code": e.code.value, "message": e.message}) from None
             if auth.viewer.role is Role.ANONYMOUS:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": auth.error or ""})
             context.viewer, context.auth_error, context.auth_reason = auth.viewer, None, None

@@ -15,9 +15,9 @@ from game.access.errors import AccessReason
 from game.access.models import ApiKey, Marketer
 from game.access.passwords import hash_password, validate_password, verify_password
 from game.access.viewer import Role, Scope, Viewer
-from game.customers.service import normalise_email
+from game.customers.service import MAX_EMAIL_LENGTH, email_key, normalise_email
 from game.errors import DomainError, ErrorCode, bad_input
-from game.sql import fetch_one
+from game.sql import UNAVAILABLE, fetch_one
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 KEY_PREFIX = "tsk_"
@@ -26,10 +26,11 @@ KEY_PREFIX = "tsk_"
 async def create_marketer(email: str, password: str, display_name: str = "") -> Marketer:
     email = normalise_email(email)
     validate_password(password)
+    password_hash = await hash_password(password)  # before the transaction: no connection held meanwhile
     try:
         async with in_transaction():
             return await Marketer.create(
-                email=email, password_hash=hash_password(password), display_name=display_name.strip()[:80]
+                email=email, password_hash=password_hash, display_name=display_name.strip()[:80]
             )
     except IntegrityError:
         raise DomainError(
@@ -41,8 +42,9 @@ async def create_marketer(email: str, password: str, display_name: str = "") -> 
 
 
 async def authenticate_marketer(email: str, password: str) -> Marketer:
-    marketer = await Marketer.get_or_none(email=email.strip().lower())
-    if not verify_password(marketer.password_hash if marketer else None, password) or marketer is None:
+    key = email_key(email)
+    marketer = await Marketer.get_or_none(email=key) if len(key) <= MAX_EMAIL_LENGTH else None
+    if not await verify_password(marketer.password_hash if marketer else None, password) or marketer is None:
         raise DomainError(
             ErrorCode.UNAUTHENTICATED, "invalid email or password", reason=AccessReason.INVALID_CREDENTIALS
         )
@@ -86,9 +88,14 @@ async def viewer_for_api_key(secret: str) -> Viewer | None:
     if not secret.startswith(KEY_PREFIX) or len(secret) > 100:
         return None
     # Every API request asks this: raw SQL, see game/sql.py.
-    row = await fetch_one(
-        "SELECT source, scopes FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL", _hash_key(secret)
-    )
+    try:
+        row = await fetch_one(
+            "SELECT source, scopes FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL", _hash_key(secret)
+        )
+    except UNAVAILABLE:
+        raise DomainError(
+            ErrorCode.SERVICE_UNAVAILABLE, "the API key cannot be checked right now; retry shortly"
+        ) from None
     if row is None:
         return None
     return Viewer(role=Role.SERVICE, source=row["source"], scopes=frozenset(json.loads(row["scopes"])))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from uuid import UUID
 from zoneinfo import available_timezones
 
@@ -21,13 +22,24 @@ from game.sql import fetch_one
 
 # Deliverability is the mail server's business; this only rejects what cannot be an address.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+MAX_EMAIL_LENGTH = 254
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
+def email_key(email: str) -> str:
+    """The form an address is stored and looked up in: fullwidth and other compatibility look-alikes fold
+    to the same account (NFKC), case does not matter."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
 def normalise_email(email: str) -> str:
-    email = email.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+    email = email_key(email)
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
         raise bad_input("email is not a valid address", "email")
+    # Zero-width spaces and joiners, soft hyphens, direction marks: invisible, so one address could be
+    # registered many times over looking the same.
+    if any(unicodedata.category(char) == "Cf" for char in email):
+        raise bad_input("email contains invisible characters", "email")
     return email
 
 
@@ -56,11 +68,12 @@ async def register(
     email = normalise_email(email)
     validate_password(password)
     display_name, locale, timezone = _display_name(display_name), _locale(locale), _timezone(timezone)
+    password_hash = await hash_password(password)  # before the transaction: no connection held meanwhile
     try:
         async with in_transaction():
             customer = await Customer.create(
                 email=email,
-                password_hash=hash_password(password),
+                password_hash=password_hash,
                 display_name=display_name,
                 locale=locale,
                 timezone=timezone,
@@ -77,8 +90,9 @@ async def register(
 
 
 async def authenticate(email: str, password: str) -> Customer:
-    customer = await Customer.get_or_none(email=email.strip().lower())
-    if not verify_password(customer.password_hash if customer else None, password) or customer is None:
+    key = email_key(email)
+    customer = await Customer.get_or_none(email=key) if len(key) <= MAX_EMAIL_LENGTH else None
+    if not await verify_password(customer.password_hash if customer else None, password) or customer is None:
         raise DomainError(
             ErrorCode.UNAUTHENTICATED, "invalid email or password", reason=AccessReason.INVALID_CREDENTIALS
         )

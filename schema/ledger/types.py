@@ -11,6 +11,7 @@ from game.errors import bad_input
 from game.ledger.models import EntryKind
 from game.ledger.models import LedgerEntry as LedgerEntryModel
 from game.ledger.service import Page
+from schema.ids import parse_int
 
 
 @strawberry.enum(description="Why points moved.")
@@ -118,6 +119,7 @@ class PointsChange:
 
 
 _CURSOR_PREFIX = "ledger:"
+MAX_ENTRY_ID = 2**63 - 1
 
 
 def encode_cursor(entry_id: int) -> str:
@@ -127,8 +129,14 @@ def encode_cursor(entry_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(text)
-        return int(text.removeprefix(_CURSOR_PREFIX))
-    except ValueError:
-        raise bad_input("after is not a cursor returned by this API", "after") from None
+    except ValueError:  # not base64, not UTF-8, or not ASCII to begin with
+        text = ""
+    # Entry ids are 64-bit in the database: a larger number would fail there, not here.
+    entry_id = (
+        parse_int(text.removeprefix(_CURSOR_PREFIX), MAX_ENTRY_ID)
+        if text.startswith(_CURSOR_PREFIX)
+        else None
+    )
+    if entry_id is None:
+        raise bad_input("after is not a cursor returned by this API", "after")
+    return entry_id

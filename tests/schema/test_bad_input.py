@@ -239,7 +239,7 @@ async def test_oversized_body_is_refused_before_parsing(gql: GraphQL) -> None:
     )
 
     assert response.status_code == 413
-    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+    assert response.json()["errors"][0]["extensions"] == {"code": "PAYLOAD_TOO_LARGE"}
     await _assert_nothing_written(gql, alice, key, rows)
 
 

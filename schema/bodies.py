@@ -1,0 +1,79 @@
+"""Request bodies: one JSON object, parsed without recursion trouble, with variables of bounded depth.
+
+Anything else is a 400 `BAD_REQUEST` before a resolver runs. Batches stay off.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from itertools import accumulate
+from typing import Any
+
+from cross_web import HTTPException
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.http.typevars import Context, RootValue
+
+MAX_VARIABLES_DEPTH = 32
+# What the parser is ever handed: the body object, `variables`, and the variables' own levels, with room.
+MAX_BODY_DEPTH = 2 * MAX_VARIABLES_DEPTH
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _nesting(data: bytes) -> int:
+    """The deepest bracket nesting outside strings, in linear time: json.loads recurses once per level and a
+    body of 100,000 `[` would exhaust the interpreter's stack."""
+    brackets = _STRING.sub(b"", data).translate(None, delete=_NOT_BRACKETS)
+    return max(accumulate(_STEP[b] for b in brackets), default=0)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_object(data: str | bytes) -> dict[str, Any]:
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _nesting(raw) > MAX_BODY_DEPTH:
+        raise HTTPException(400, f"the request body nests deeper than {MAX_BODY_DEPTH} levels")
+    try:
+        value = json.loads(data, parse_float=_finite, parse_constant=_no_constant)
+    except ValueError:  # JSONDecodeError, bad UTF-8, numbers Python refuses to convert, NaN and Infinity
+        raise HTTPException(400, "the request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise HTTPException(400, "the request body must be a JSON object (batches are not accepted)")
+    return value
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+class GuardedGraphQL(GraphQL[Context, RootValue]):
+    """strawberry's ASGI view, with the body rules above."""
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_object(data)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        for data in parsed if isinstance(parsed, list) else [parsed]:
+            variables = data.variables or {}
+            if max(map(_depth, variables.values()), default=0) > MAX_VARIABLES_DEPTH:
+                raise HTTPException(400, f"variables nest deeper than {MAX_VARIABLES_DEPTH} levels")
+        return parsed
