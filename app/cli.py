@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("email")
     p.add_argument("--password", help="read from a prompt when absent")
     p.add_argument("--display-name", default="")
+    p = command(
+        "disable-marketer",
+        _disable_marketer,
+        "refuse a marketer from now on: every token they hold stops working, and they cannot sign in",
+    )
+    p.add_argument("email")
     p = command("export-schema", _export_schema, "write the GraphQL SDL")
     p.add_argument("--output", "-o", default=str(SCHEMA_FILE), help="file to write, '-' for stdout")
     command("check-ledger", _check_ledger, "verify every cached balance equals the sum of its ledger entries")
@@ -113,6 +119,16 @@ async def _revoke_api_key(settings: Settings, args: argparse.Namespace) -> int:
     count = await _with_db(settings, lambda: revoke_api_keys(args.name))
     print(f"revoked {count} key(s)")
     return 0 if count else 1
+
+
+async def _disable_marketer(settings: Settings, args: argparse.Namespace) -> int:
+    from game.access.sessions import disable_marketer
+
+    if not await _with_db(settings, lambda: disable_marketer(args.email)):
+        print(f"no marketer {args.email}", file=sys.stderr)
+        return 1
+    print(f"marketer {args.email} disabled")
+    return 0
 
 
 async def _create_marketer(settings: Settings, args: argparse.Namespace) -> int:

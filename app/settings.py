@@ -19,7 +19,19 @@ class Settings(BaseSettings):
     database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL", "TESSERA_DATABASE_URL"))
     redis_url: str = Field("", validation_alias=AliasChoices("REDIS_URL", "TESSERA_REDIS_URL"))
     jwt_secret: str = Field("", validation_alias=AliasChoices("JWT_SECRET", "TESSERA_JWT_SECRET"))
-    jwt_ttl_s: int = 7 * 24 * 3600
+    # An access token's lifetime; the app trades its refresh token for a new one before it ends.
+    jwt_ttl_s: int = 15 * 60
+    refresh_ttl_s: int = 30 * 24 * 3600
+
+    # Sign-in throttling (game/access/throttle.py): attempts per client IP, failed attempts per account
+    # before a lockout (doubling with each repeat within a day, up to an hour), sign-ups per client IP.
+    login_ip_limit: int = 30
+    login_ip_window_s: int = 60
+    login_failures_limit: int = 5
+    login_failures_window_s: int = 15 * 60
+    login_lockout_s: int = 60
+    register_ip_limit: int = 10
+    register_ip_window_s: int = 3600
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -30,7 +30,7 @@ from schema.customers.queries import CustomerQueries
 from schema.earn.mutations import EarnMutations
 from schema.earn.queries import EarnQueries
 from schema.eco.resolvers import EcoMutations, EcoQueries
-from schema.errors import ErrorCodes, TesseraSchema
+from schema.errors import ErrorCodes, HideSuggestions, TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.input_guard import BOUNDED_DATETIME, InputGuard
 from schema.ledger.subscriptions import LedgerSubscriptions
@@ -97,6 +97,8 @@ def build_schema(settings: SchemaSettings) -> TesseraSchema:
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
+    if settings.env == "production":
+        extensions.append(HideSuggestions)
     return TesseraSchema(
         query=Query,
         mutation=Mutation,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -56,8 +57,12 @@ class Context:
     viewer: Viewer
     auth_error: str | None = None
     auth_reason: AccessReason | None = None
+    # When the access token the request (or the WebSocket) was authenticated with expires.
+    auth_expires_at: datetime | None = None
     loaders: Loaders = field(default_factory=Loaders)
     connection_params: dict[str, Any] | None = None
+    # A WebSocket refused at connection_init: the close code and reason to send (see schema/view.py).
+    ws_rejection: tuple[int, str] | None = None
 
 
 Info = strawberry.Info[Context, None]

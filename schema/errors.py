@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -85,3 +86,29 @@ class TesseraSchema(Schema):
             e for e in errors if not isinstance(e.original_error, DomainError) and not is_client_error(e)
         ]
         super().process_errors(unexpected, execution_context)
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+class HideSuggestions(SchemaExtension):
+    """Production: validation errors do not suggest field, argument or type names ("Did you mean ...?"),
+    which would map the schema for someone probing it with introspection off."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [  # type: ignore[union-attr]
+                GraphQLError(
+                    _SUGGESTION.sub("", e.message),
+                    nodes=e.nodes,
+                    source=e.source,
+                    positions=e.positions,
+                    path=e.path,
+                    original_error=e.original_error,
+                    extensions=e.extensions,
+                )
+                for e in errors
+            ]

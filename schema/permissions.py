@@ -37,6 +37,15 @@ class IsMarketer(BasePermission):
         return True
 
 
+class IsSignedIn(BasePermission):
+    """A customer or a marketer: a person with a session."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if info.context.viewer.role not in (Role.CUSTOMER, Role.MARKETER):
+            _require(info, Role.CUSTOMER, "a signed-in customer or marketer")
+        return True
+
+
 def _require_scope(info: Info, scope: Scope) -> None:
     _require(info, Role.SERVICE, "an API key (X-API-Key header)")
     if scope.value not in info.context.viewer.scopes:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
+from game.access.errors import AccessReason
 from game.access.tokens import authenticate
 from game.access.viewer import Role
 from game.errors import DomainError, ErrorCode
@@ -32,7 +38,54 @@ def request_error(status: int, message: str, code: str) -> JSONResponse:
     )
 
 
+# WebSocket close codes an app can branch on (graphql-transport-ws keeps 4400-4499 for the protocol's own):
+# 4401: the access token expired (at connection_init, or later while connected): refresh it and reconnect.
+# 4403: the credentials were refused (invalid token, account gone or disabled, signed out): log in again.
+# 4503: the credentials could not be checked (the database is down): retry later.
+CLOSE_TOKEN_EXPIRED = 4401
+CLOSE_UNAVAILABLE = 4503
+
+# The expiry timers of open connections, held so that the event loop does not drop them.
+_expiry_tasks: set[asyncio.Task[None]] = set()
+
+
+def _close_when_expired(websocket: WebSocket, expires_at: datetime) -> None:
+    async def close_at_expiry() -> None:
+        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+        if websocket.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, OSError):  # closed meanwhile
+                await websocket.close(code=CLOSE_TOKEN_EXPIRED, reason="token expired")
+
+    task = asyncio.create_task(close_at_expiry())
+    _expiry_tasks.add(task)
+    task.add_done_callback(_expiry_tasks.discard)
+
+
+class _RejectingSocket:
+    """strawberry closes every refused connection_init with 4403: this passes the view's own code instead."""
+
+    def __init__(self, inner: AsyncWebSocketAdapter, context: Context) -> None:
+        self._inner, self._context = inner, context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def close(self, code: int, reason: str) -> None:
+        rejection = self._context.ws_rejection
+        if code == 4403 and rejection is not None:
+            code, reason = rejection
+        await self._inner.close(code, reason)
+
+
+class SessionWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.websocket = _RejectingSocket(self.websocket, self.context)  # type: ignore[assignment]
+
+
 class TesseraGraphQL(GuardedGraphQL[Context, None]):
+    graphql_transport_ws_handler_class = SessionWSHandler
+
     def __init__(self, schema: Any, settings: SchemaSettings) -> None:
         super().__init__(
             schema,
@@ -71,6 +124,7 @@ class TesseraGraphQL(GuardedGraphQL[Context, None]):
             viewer=auth.viewer,
             auth_error=auth.error,
             auth_reason=auth.reason,
+            auth_expires_at=auth.expires_at,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -85,8 +139,17 @@ class TesseraGraphQL(GuardedGraphQL[Context, None]):
             try:
                 auth = await authenticate(self.settings.jwt_secret, credentials)
             except DomainError as e:
+                context.ws_rejection = (CLOSE_UNAVAILABLE, e.message[:120])
                 raise ConnectionRejectionError({"code": e.code.value, "message": e.message}) from None
             if auth.viewer.role is Role.ANONYMOUS:
+                expired = auth.reason is AccessReason.TOKEN_EXPIRED
+                context.ws_rejection = (CLOSE_TOKEN_EXPIRED, "token expired") if expired else None
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": auth.error or ""})
             context.viewer, context.auth_error, context.auth_reason = auth.viewer, None, None
+            context.auth_expires_at = auth.expires_at
+        elif context.auth_reason is AccessReason.TOKEN_EXPIRED:  # a token sent as a header, expired
+            context.ws_rejection = (CLOSE_TOKEN_EXPIRED, "token expired")
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": context.auth_error or ""})
+        if context.auth_expires_at is not None and isinstance(context.request, WebSocket):
+            _close_when_expired(context.request, context.auth_expires_at)
         return await super().on_ws_connect(context)

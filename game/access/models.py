@@ -12,6 +12,10 @@ class Marketer(Model):
     password_hash = fields.CharField(max_length=200)
     display_name = fields.CharField(max_length=80, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Disabled marketers are refused at once, whatever tokens they hold (`tessera disable-marketer`).
+    disabled_at = fields.DatetimeField(null=True)
+    # Bumped to revoke every access token issued before (logoutEverywhere, disabling).
+    token_version = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "marketer"
@@ -31,3 +35,24 @@ class ApiKey(Model):
 
     class Meta:
         table = "api_key"
+
+
+class AuthSession(Model):
+    """One refresh token of a signed-in customer or marketer, stored hashed.
+
+    A refresh token is used once: refreshing marks it used and issues the next one of the same `family` (the
+    session). Presenting a used token again means it was copied: the whole family is revoked.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    family = fields.UUIDField(db_index=True)
+    subject_id = fields.UUIDField(db_index=True)
+    role = fields.CharField(max_length=16)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "auth_session"

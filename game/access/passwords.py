@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
+from game.access.errors import AccessReason
 from game.errors import bad_input
 
 _hasher = PasswordHasher()
@@ -26,11 +28,31 @@ MIN_LENGTH = 8
 MAX_LENGTH = 256
 
 
-def validate_password(password: str) -> None:
+# zxcvbn's estimate, 0 (a top-10 password) to 4: 2 and up resists online guessing (logins are throttled).
+MIN_SCORE = 2
+# zxcvbn's cost grows with the length; what a password adds past this many characters is not worth scoring.
+SCORED_LENGTH = 64
+
+
+async def validate_password(password: str, *personal: str) -> None:
+    """Length, then zxcvbn's strength estimate (dictionaries of common passwords, names, keyboard patterns,
+    dates, and the account's own email and name), in the hashing pool: it is CPU work too."""
     if len(password) < MIN_LENGTH:
         raise bad_input(f"password must have at least {MIN_LENGTH} characters", "password")
     if len(password) > MAX_LENGTH:
         raise bad_input(f"password must have at most {MAX_LENGTH} characters", "password")
+    loop = asyncio.get_running_loop()
+    inputs = [part for text in personal for part in (text, *text.replace("@", " ").split()) if part]
+    result = await loop.run_in_executor(_pool, zxcvbn, password[:SCORED_LENGTH], inputs)
+    if result["score"] < MIN_SCORE:
+        feedback = result["feedback"]
+        why = feedback.get("warning") or "it is too easy to guess"
+        hint = " ".join(feedback.get("suggestions") or [])
+        raise bad_input(
+            f"password too weak: {why.rstrip('.')}. {hint}".strip(),
+            "password",
+            reason=AccessReason.WEAK_PASSWORD,
+        )
 
 
 async def hash_password(password: str) -> str:

@@ -25,7 +25,7 @@ KEY_PREFIX = "tsk_"
 
 async def create_marketer(email: str, password: str, display_name: str = "") -> Marketer:
     email = normalise_email(email)
-    validate_password(password)
+    await validate_password(password, email, display_name)
     password_hash = await hash_password(password)  # before the transaction: no connection held meanwhile
     try:
         async with in_transaction():
@@ -47,6 +47,10 @@ async def authenticate_marketer(email: str, password: str) -> Marketer:
     if not await verify_password(marketer.password_hash if marketer else None, password) or marketer is None:
         raise DomainError(
             ErrorCode.UNAUTHENTICATED, "invalid email or password", reason=AccessReason.INVALID_CREDENTIALS
+        )
+    if marketer.disabled_at is not None:
+        raise DomainError(
+            ErrorCode.UNAUTHENTICATED, "this account is disabled", reason=AccessReason.ACCOUNT_DISABLED
         )
     return marketer
 

@@ -16,16 +16,18 @@ import jwt
 from game.access.errors import AccessReason
 from game.access.service import viewer_for_api_key
 from game.access.viewer import ANONYMOUS, Role, Viewer
+from game.sql import fetch_one
 
 ISSUER = "tessera"
 ALGORITHM = "HS256"
 
 
-def issue_token(secret: str, ttl_s: int, subject: UUID, role: Role) -> str:
+def issue_token(secret: str, ttl_s: int, subject: UUID, role: Role, version: int = 0) -> str:
     now = datetime.now(UTC)
     claims = {
         "sub": str(subject),
         "role": role.value,
+        "ver": version,
         "iss": ISSUER,
         "iat": now,
         "exp": now + timedelta(seconds=ttl_s),
@@ -39,6 +41,9 @@ class Authentication:
     # Why credentials that were sent were refused; permissions report it instead of a bare "sign in".
     error: str | None = None
     reason: AccessReason | None = None
+    # The access token's expiry and its account's token version when it was issued.
+    expires_at: datetime | None = None
+    version: int = 0
 
 
 def viewer_from_token(secret: str, token: str) -> Authentication:
@@ -53,7 +58,12 @@ def viewer_from_token(secret: str, token: str) -> Authentication:
         role = Role(claims["role"])
         if role not in (Role.CUSTOMER, Role.MARKETER):
             raise ValueError(role)
-        return Authentication(Viewer(role=role, id=UUID(claims["sub"])))
+        version = claims.get("ver", 0)
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        viewer = Viewer(role=role, id=UUID(claims["sub"]))
+        return Authentication(
+            viewer, expires_at=expires_at, version=version if isinstance(version, int) else -1
+        )
     except jwt.ExpiredSignatureError:
         return Authentication(ANONYMOUS, "the token has expired; log in again", AccessReason.TOKEN_EXPIRED)
     except (jwt.InvalidTokenError, ValueError):
@@ -78,4 +88,25 @@ async def authenticate(secret: str, headers: Mapping[str, str]) -> Authenticatio
         return Authentication(
             ANONYMOUS, "use 'Authorization: Bearer <token>'", AccessReason.MALFORMED_AUTHORIZATION
         )
-    return viewer_from_token(secret, token.strip())
+    return await _still_valid(viewer_from_token(secret, token.strip()))
+
+
+async def _still_valid(auth: Authentication) -> Authentication:
+    """A well-signed token is refused when its account is gone or disabled, or it was revoked since (one
+    indexed read per request)."""
+    viewer = auth.viewer
+    if viewer.id is None or viewer.role not in (Role.CUSTOMER, Role.MARKETER):
+        return auth
+    if viewer.role is Role.CUSTOMER:
+        row = await fetch_one("SELECT token_version FROM customer WHERE id = $1", viewer.id)
+        disabled = False
+    else:
+        row = await fetch_one("SELECT token_version, disabled_at FROM marketer WHERE id = $1", viewer.id)
+        disabled = row is not None and row["disabled_at"] is not None
+    if row is None:
+        return Authentication(ANONYMOUS, "this account no longer exists", AccessReason.ACCOUNT_GONE)
+    if disabled:
+        return Authentication(ANONYMOUS, "this account is disabled", AccessReason.ACCOUNT_DISABLED)
+    if int(row["token_version"]) != auth.version:
+        return Authentication(ANONYMOUS, "signed out since; log in again", AccessReason.TOKEN_REVOKED)
+    return auth

@@ -16,6 +16,8 @@ class Customer(Model):
     # db_default: the column arrived after customers did, and existing rows need a value.
     tags: fields.Field[list[str]] = fields.JSONField(default=list, db_default=SqlDefault("'[]'"))
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Bumped to revoke every access token issued before (logoutEverywhere).
+    token_version = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "customer"

@@ -66,7 +66,7 @@ async def register(
     email: str, password: str, display_name: str, locale: str = "en", timezone: str = "UTC"
 ) -> Customer:
     email = normalise_email(email)
-    validate_password(password)
+    await validate_password(password, email, display_name)
     display_name, locale, timezone = _display_name(display_name), _locale(locale), _timezone(timezone)
     password_hash = await hash_password(password)  # before the transaction: no connection held meanwhile
     try:

@@ -64,16 +64,27 @@ class Marketer:
 @strawberry.type(description="A signed-in customer.")
 class AuthPayload:
     token: str = strawberry.field(
-        description="A JWT to send as 'Authorization: Bearer <token>'; valid 7 days by default."
+        description="An access token (JWT) to send as 'Authorization: Bearer <token>'; valid until "
+        "expiresAt (15 minutes by default)."
     )
+    refresh_token: str = strawberry.field(
+        description="Trade it with refreshSession for a new pair before expiresAt; each works once, for 30 "
+        "days by default. Keep it secret (the device's secure storage)."
+    )
+    expires_at: datetime = strawberry.field(description="When the access token expires (UTC).")
     customer: Customer = strawberry.field(description="The customer the token signs in.")
 
 
 @strawberry.type(description="A signed-in marketer.")
 class MarketerAuthPayload:
     token: str = strawberry.field(
-        description="A JWT to send as 'Authorization: Bearer <token>'; valid 7 days by default."
+        description="An access token (JWT) to send as 'Authorization: Bearer <token>'; valid until "
+        "expiresAt (15 minutes by default)."
     )
+    refresh_token: str = strawberry.field(
+        description="Trade it with refreshSession for a new pair before expiresAt; each works once."
+    )
+    expires_at: datetime = strawberry.field(description="When the access token expires (UTC).")
     marketer: Marketer = strawberry.field(description="The marketer the token signs in.")
 
 
@@ -86,3 +97,15 @@ class RegisterInput:
         default="en", description="A language tag such as 'fr' or 'en-GB', at most 16 characters."
     )
     timezone: str = strawberry.field(default="UTC", description="IANA name, e.g. 'Europe/Paris'.")
+
+
+@strawberry.type(description="A refreshed session: a new access token and the next refresh token.")
+class SessionTokens:
+    token: str = strawberry.field(
+        description="The new access token, for 'Authorization: Bearer <token>'; valid until expiresAt."
+    )
+    refresh_token: str = strawberry.field(
+        description="The next refresh token; the one just used no longer works (using it again closes the "
+        "session)."
+    )
+    expires_at: datetime = strawberry.field(description="When the new access token expires (UTC).")
