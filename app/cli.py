@@ -7,13 +7,19 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import signal
+import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from app.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
 
 SCHEMA_FILE = Path("schema.graphql")
 T = TypeVar("T")
@@ -30,7 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = load_settings()
     result = args.run(settings, args)
-    return int(asyncio.run(result) if asyncio.iscoroutine(result) else result or 0)
+    try:
+        return int(asyncio.run(result) if asyncio.iscoroutine(result) else result or 0)
+    except KeyboardInterrupt:  # Ctrl-C outside `dev` and `worker`, which stop in order themselves
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -180,18 +189,43 @@ async def _demo(settings: Settings, _args: argparse.Namespace) -> int:
     with resolved_redis_url(settings) as resolved:
         async with database(resolved), arq_pool(resolved.redis_url) as arq:
             demo = await seed_demo(arq)
-    _print_demo(settings, demo.customer_id, demo.api_key)
+            await _print_demo(resolved, demo.customer_id, demo.api_key)
     return 0
 
 
-def _print_demo(settings: Settings, customer_id: str, api_key: str) -> None:
+async def _print_demo(settings: Settings, customer_id: str, api_key: str) -> None:
+    """Prints the demo's accounts, and writes them with day-long tokens to var/dev.env, so that the README's
+    examples can be pasted after `set -a; . var/dev.env; set +a`."""
+    from uuid import UUID
+
+    from game.access.models import Marketer
+    from game.access.sessions import token_version
+    from game.access.tokens import issue_token
+    from game.access.viewer import Role
     from game.demo import CUSTOMER_EMAIL, DEMO_PASSWORD, MARKETER_EMAIL
 
+    day = 24 * 3600
+    customer = UUID(customer_id)
+    marketer = (await Marketer.get(email=MARKETER_EMAIL)).id
+    tokens = {
+        "CUSTOMER_TOKEN": issue_token(
+            settings.jwt_secret, day, customer, Role.CUSTOMER, await token_version(Role.CUSTOMER, customer)
+        ),
+        "MARKETER_TOKEN": issue_token(
+            settings.jwt_secret, day, marketer, Role.MARKETER, await token_version(Role.MARKETER, marketer)
+        ),
+    }
+    env = {"TILL_KEY": api_key, "CUSTOMER_ID": customer_id, **tokens}
+    path = settings.var_dir / "dev.env"
+    path.write_text("".join(f"{name}={value}\n" for name, value in env.items()))
     print(
         f"\n  Demo programme ready.\n"
         f"    customer  {CUSTOMER_EMAIL} / {DEMO_PASSWORD}   (id {customer_id})\n"
         f"    marketer  {MARKETER_EMAIL} / {DEMO_PASSWORD}\n"
         f"    till key  {api_key}\n"
+        f"    {path}: TILL_KEY, CUSTOMER_ID, CUSTOMER_TOKEN, MARKETER_TOKEN (valid a day), for the\n"
+        "    README's examples:\n"
+        f"      set -a; . {path}; set +a\n"
     )
 
 
@@ -251,14 +285,15 @@ async def _supervised_worker(settings: Settings) -> None:
 
 
 async def _dev(settings: Settings, _args: argparse.Namespace) -> int:
-    import uvicorn
-
     from app.db import database, migrate
     from app.factory import create_app
     from app.redis import arq_pool, resolved_redis_url
     from game.demo import seed_demo
     from workers.settings import build_worker
 
+    if problem := _port_taken(settings.host, settings.port):
+        print(problem, file=sys.stderr)
+        return 1
     with resolved_redis_url(settings) as resolved:
         await migrate(resolved)
         async with (
@@ -267,16 +302,48 @@ async def _dev(settings: Settings, _args: argparse.Namespace) -> int:
             arq_pool(resolved.redis_url) as wpool,
         ):
             demo = await seed_demo(arq)
-            _print_demo(resolved, demo.customer_id, demo.api_key)
-            server = uvicorn.Server(
-                uvicorn.Config(create_app(resolved), host=resolved.host, port=resolved.port, log_level="info")
-            )
+            await _print_demo(resolved, demo.customer_id, demo.api_key)
+            server = _dev_server(create_app(resolved), resolved)
             worker = build_worker(resolved, wpool, handle_signals=False)
             worker_task = asyncio.create_task(worker.async_run())
             print(f"  GraphiQL: http://{resolved.host}:{resolved.port}/graphql\n", flush=True)
+            # Ctrl-C or SIGTERM stops the API, then the worker, then (leaving the blocks) Redis and the
+            # database: each in order, none of them from under the others.
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, server.handle_exit, signum, None)
             try:
                 await server.serve()
             finally:
                 worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
                 await worker.close()
+    print("  stopped", flush=True)
     return 0
+
+
+def _dev_server(app: Starlette, settings: Settings) -> uvicorn.Server:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn would re-raise Ctrl-C once it has stopped, cancelling the shutdown of the rest.
+            yield
+
+    return Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info"))
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """One line for a port another process holds, rather than uvicorn's chain of exceptions."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return (
+                f"tessera: {host}:{port} is not available ({exc.strerror}); "
+                f"set TESSERA_PORT to another port, e.g. TESSERA_PORT={port + 1} make dev"
+            )
+    return None

@@ -46,7 +46,11 @@ def embedded_redis(settings: Settings) -> Iterator[str]:
         "--dbfilename", "redis.rdb",
         "--logfile", str(var / "redis.log"),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A session of its own: Ctrl-C in a terminal reaches the whole foreground group, and Redis must outlive
+    # the API and the worker that use it while they stop; the finally below stops it last.
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         _wait_until_answers(socket, process, var / "redis.log")
         yield url
