@@ -258,29 +258,48 @@ async def _supervised_worker(settings: Settings) -> None:
     outages only fail jobs, which arq retries. A process supervisor (systemd, Kubernetes) remains the
     answer to a crash of the process itself.
     """
+    from arq.worker import Worker
+
     from app.redis import arq_pool
     from game.after_commit import REDIS_DOWN
     from workers.settings import build_worker
 
+    # Signals are ours, not arq's: arq's handlers would outlive the worker that installed them, and a SIGTERM
+    # during a back-off would be swallowed. A signal stops the running worker (arq finishes or cancels its
+    # jobs; each commits or rolls back) or ends the back-off.
+    stop = asyncio.Event()
+    running: list[Worker] = []
+
+    def on_signal(signum: signal.Signals) -> None:
+        stop.set()
+        for worker in running:
+            worker.handle_sig(signum)
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
     delay_s = 1.0
-    while True:
+    while not stop.is_set():
         started = time.monotonic()
         try:
             async with arq_pool(settings.redis_url) as pool:
-                worker = build_worker(settings, pool)
+                worker = build_worker(settings, pool, handle_signals=False)
+                running.append(worker)
                 try:
                     await worker.async_run()
-                    return  # stopped (SIGTERM, SIGINT, or a burst run that drained its queue)
+                    return  # a burst run that drained its queue
                 finally:
+                    running.remove(worker)
                     with contextlib.suppress(*REDIS_DOWN):
                         await worker.close()
         except asyncio.CancelledError:
-            return  # SIGTERM/SIGINT: arq cancelled its main task and closed above
+            return  # a signal: the worker cancelled its main task and closed above
         except REDIS_DOWN as exc:
             if time.monotonic() - started > 60:
                 delay_s = 1.0  # it ran a while: a new outage, not the same one
             log.warning("worker: Redis unavailable (%s); starting again in %.0f s", exc, delay_s)
-            await asyncio.sleep(delay_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay_s)
             delay_s = min(delay_s * 2, 30.0)
 
 

@@ -149,3 +149,8 @@ async def test_purchases_answer_the_truth_with_redis_down_and_are_processed_afte
                 # The worker reconnects and its sweeper finds the event no job was queued for.
                 await wait_until_processed(second_event.id, timeout_s=60)
                 assert worker.returncode is None
+            # Redis gone again: the worker waits to start anew, and a SIGTERM still stops it at once.
+            await asyncio.sleep(1)
+            worker.terminate()
+            await asyncio.wait_for(worker.wait(), 15)
+            assert worker.returncode == 0
