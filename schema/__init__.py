@@ -32,6 +32,9 @@ from schema.earn.queries import EarnQueries
 from schema.eco.resolvers import EcoMutations, EcoQueries
 from schema.errors import ErrorCodes, TesseraSchema
 from schema.events.mutations import EventMutations
+from schema.leaderboards.mutations import LeaderboardMutations
+from schema.leaderboards.queries import LeaderboardQueries
+from schema.leaderboards.subscriptions import LeaderboardSubscriptions
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
 from schema.streaks.mutations import StreakMutations
@@ -43,7 +46,14 @@ from schema.streaks.queries import StreakQueries
     "<token> from login), a marketer (token from marketerLogin), or anyone."
 )
 class Query(
-    CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries, StreakQueries, AwardQueries
+    CustomerQueries,
+    EarnQueries,
+    ChallengeQueries,
+    BadgeQueries,
+    EcoQueries,
+    StreakQueries,
+    AwardQueries,
+    LeaderboardQueries,
 ):
     pass
 
@@ -51,8 +61,8 @@ class Query(
 @strawberry.type(
     description="Writes. Each field says who may call it: anyone, the signed-in customer, a marketer, or an "
     "API key (X-API-Key header) with the scope it names. Failures come as errors with an extensions.code "
-    "such as BAD_USER_INPUT (with extensions.field), UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT or "
-    "RATE_LIMITED."
+    "such as BAD_USER_INPUT (with extensions.field), UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, "
+    "RATE_LIMITED or SERVICE_UNAVAILABLE."
 )
 class Mutation(
     CustomerMutations,
@@ -65,6 +75,7 @@ class Mutation(
     EcoMutations,
     StreakMutations,
     AwardMutations,
+    LeaderboardMutations,
 ):
     pass
 
@@ -73,7 +84,7 @@ class Mutation(
     description="Live updates for the signed-in customer, over WebSocket (graphql-transport-ws), the token "
     'in the connection_init payload as {"authorization": "Bearer <token>"}.'
 )
-class Subscription(LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptions):
+class Subscription(LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptions, LeaderboardSubscriptions):
     pass
 
 

@@ -32,6 +32,13 @@ class IsMarketer(BasePermission):
         return True
 
 
+class IsCustomerOrMarketer(BasePermission):
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if info.context.viewer.role is not Role.MARKETER:
+            _require(info, Role.CUSTOMER, "a signed-in customer or marketer")
+        return True
+
+
 def _require_scope(info: Info, scope: Scope) -> None:
     _require(info, Role.SERVICE, "an API key (X-API-Key header)")
     if scope.value not in info.context.viewer.scopes:
