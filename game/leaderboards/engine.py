@@ -49,27 +49,38 @@ async def _points_earned(s: Situation) -> int:
     return int(row["earned"]) if row else 0
 
 
+class _Deltas:
+    """What the event adds to each metric, each worked out once, when a board asks."""
+
+    def __init__(self, s: Situation) -> None:
+        self.s = s
+        self.points: int | None = None
+        self.challenges = _challenge_moves(s)
+
+    async def of(self, board: Leaderboard) -> int:
+        if board.metric is Metric.POINTS_EARNED:
+            if self.points is None:
+                self.points = await _points_earned(self.s)
+            return self.points
+        if board.metric is Metric.CO2E_SAVED:
+            event = self.s.event
+            return int(event.payload.get("co2e_g") or 0) if event.type == "eco_action" else 0
+        if board.challenge_id is not None:
+            return self.challenges[board.challenge_id]
+        return sum(self.challenges.values())
+
+
 async def react(s: Situation) -> Reacted:
     boards = [b for b in await Leaderboard.filter(archived_at=None).using_db(s.conn).order_by("id")]
     if not boards:
         return Reacted()
-    points: int | None = None
-    challenges = _challenge_moves(s)
+    deltas = _Deltas(s)
     moves: list[tuple[Leaderboard, str, int]] = []
     for board in boards:
         season = season_at(board, s.event.occurred_at, s.tz)
         if season is None:
             continue
-        if board.metric is Metric.POINTS_EARNED:
-            if points is None:
-                points = await _points_earned(s)
-            delta = points
-        elif board.metric is Metric.CO2E_SAVED:
-            delta = int(s.event.payload.get("co2e_g") or 0) if s.event.type == "eco_action" else 0
-        elif board.challenge_id is not None:
-            delta = challenges[board.challenge_id]
-        else:
-            delta = sum(challenges.values())
+        delta = await deltas.of(board)
         if delta:
             await _season_row(s, board, season.key, season.ends_at)
             moves.append((board, season.key, delta))
@@ -110,7 +121,8 @@ async def _add(s: Situation, board: Leaderboard, season: str, delta: int) -> int
     row = await fetch_one(
         "INSERT INTO leaderboard_score (board_id, season, customer_id, score, reached_at) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (board_id, season, customer_id) DO UPDATE "
-        "SET score = leaderboard_score.score + excluded.score, reached_at = excluded.reached_at RETURNING score",
+        "SET score = leaderboard_score.score + excluded.score, reached_at = excluded.reached_at "
+        "RETURNING score",
         board.id,
         season,
         s.event.customer_id,

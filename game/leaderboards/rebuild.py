@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -99,10 +100,7 @@ async def restore_missing(redis: Redis, tz: ZoneInfo) -> list[str]:
     return rebuilt
 
 
-def _aware(value: object):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _aware(value: datetime | str) -> datetime:
+    """A timestamp read by raw SQL: SQLite gives text."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -52,7 +52,7 @@ async def _close(season_id: int, now: datetime, closed: Closed) -> None:
         )
         if claimed is None:
             return  # closed by an earlier run or another worker
-        board = await Leaderboard.get(id=claimed["board_id"]).using_db(conn)
+        board = await Leaderboard.filter(id=claimed["board_id"]).using_db(conn).get()
         season = str(claimed["season"])
         rows = await fetch_all(
             conn,

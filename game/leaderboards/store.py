@@ -65,7 +65,7 @@ async def mirror(redis: Redis, standings: Iterable[Standing]) -> None:
     async with redis.pipeline(transaction=False) as pipe:
         for s in standings:
             keys = [board_key(s.board_key, s.season), OPT_OUT, NAMES]
-            pipe.eval(_MIRROR, 3, *keys, s.customer_id, s.packed, s.name)
+            pipe.eval(_MIRROR, 3, *keys, s.customer_id, str(s.packed), s.name)
         for board in sorted({s.board_key for s in standings}):
             pipe.publish(changed_channel(board), "1")
         await pipe.execute()

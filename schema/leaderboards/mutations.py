@@ -25,7 +25,8 @@ class LeaderboardMutations:
         return Leaderboard.from_model(board, ZoneInfo(info.context.settings.programme_timezone))
 
     @strawberry.mutation(
-        description="Archive a leaderboard (marketer): it leaves the live boards and stops moving. Idempotent.",
+        description="Archive a leaderboard (marketer): it leaves the live boards and stops moving. "
+        "Idempotent.",
         permission_classes=[IsMarketer],
     )
     async def archive_leaderboard(
@@ -35,8 +36,8 @@ class LeaderboardMutations:
         return Leaderboard.from_model(board, ZoneInfo(info.context.settings.programme_timezone))
 
     @strawberry.mutation(
-        description="Hide the signed-in customer from every board at once (true), or show them again (false). "
-        "Returns the setting.",
+        description="Hide the signed-in customer from every board at once (true), or show them again "
+        "(false). Returns the setting.",
         permission_classes=[IsCustomer],
     )
     async def set_leaderboard_opt_out(

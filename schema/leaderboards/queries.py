@@ -58,8 +58,8 @@ class LeaderboardQueries:
         return LeaderboardPage.from_listing(listing)
 
     @strawberry.field(
-        description="The signed-in customer and up to `radius` entries either side, on the live season; empty "
-        "when they are not ranked (no score yet, or opted out).",
+        description="The signed-in customer and up to `radius` entries either side, on the live season; "
+        "empty when they are not ranked (no score yet, or opted out).",
         permission_classes=[IsCustomer],
     )
     async def around_me(

@@ -15,8 +15,8 @@ from schema.permissions import IsCustomer
 @strawberry.type
 class LeaderboardSubscriptions:
     @strawberry.subscription(
-        description="The top 10 of a board's live season: once on subscribing, then whenever it moves, at most "
-        "one message per second (changes in between arrive together in the next one).",
+        description="The top 10 of a board's live season: once on subscribing, then whenever it moves, at "
+        "most one message per second (changes in between arrive together in the next one).",
         permission_classes=[IsCustomer],
     )
     async def leaderboard_changed(

@@ -19,8 +19,8 @@ from schema.ledger.types import PageInfo
 class LeaderboardMetric(Enum):
     POINTS_EARNED = strawberry.enum_value(
         Metric.POINTS_EARNED.value,
-        description="Points earned in the period (purchases, bonuses, rewards) minus their reversals (refunds, "
-        "clawbacks); spending points does not lower it.",
+        description="Points earned in the period (purchases, bonuses, rewards) minus their reversals "
+        "(refunds, clawbacks); spending points does not lower it.",
     )
     CO2E_SAVED = strawberry.enum_value(
         Metric.CO2E_SAVED.value, description="Grams of CO2e saved by eco actions in the period."
@@ -36,7 +36,8 @@ class LeaderboardPeriod(Enum):
     ALL_TIME = strawberry.enum_value(BoardPeriod.ALL_TIME.value, description="Never: one season, 'all'.")
     WEEKLY = strawberry.enum_value(
         BoardPeriod.WEEKLY.value,
-        description="Every ISO week from Monday midnight in the programme's timezone; seasons like '2026-W48'.",
+        description="Every ISO week from Monday midnight in the programme's timezone; seasons like "
+        "'2026-W48'.",
     )
     MONTHLY = strawberry.enum_value(
         BoardPeriod.MONTHLY.value,
@@ -122,8 +123,8 @@ class LeaderboardInput:
         return NewBoard(
             key=self.key,
             title=self.title,
-            metric=Metric(self.metric.value),
-            period=BoardPeriod(self.period.value),
+            metric=Metric[self.metric.name],
+            period=BoardPeriod[self.period.name],
             challenge_id=_challenge(self.challenge_id),
             starts_at=self.starts_at,
             ends_at=self.ends_at,
