@@ -8,14 +8,18 @@ Purchases are recorded over GraphQL with an API key and processed by the worker'
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from app.factory import create_app
 from app.settings import Settings
 from game.customers.models import Customer
 from game.ledger.models import LedgerEntry
@@ -23,8 +27,10 @@ from game.notifications.models import Notification
 from tests import factories as f
 from tests.challenge_helpers import process_all
 from tests.graphql import GraphQL
-from tests.processes import run_tessera
+from tests.processes import TESSERA, run_tessera
 from tests.schema.test_subscriptions import bearer, graphql_ws, init, receive, send
+from tests.servers import serving
+from tests.workers.conftest import wait_until
 from tests.workers.test_challenge_evaluation import Till, fixed_dates_usable, in_paris, utc
 from workers.tasks import close_leaderboard_seasons, requeue_unprocessed
 
@@ -374,3 +380,49 @@ async def test_the_live_top_is_sent_at_most_once_a_second(
         ]
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(ws.recv(), 1.5)
+
+
+async def test_board_queries_answer_service_unavailable_when_redis_is_down(
+    gql: GraphQL, migrated: Settings, tmp_path: Path
+) -> None:
+    marketer, s = await shop(gql)
+    await board(gql, marketer)
+    ann = await s.customer("Ann")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redis_server = await asyncio.create_subprocess_exec(
+        str(TESSERA.with_name("redis-server")), "--port", str(port), "--save", "", "--appendonly", "no",
+        "--dir", str(tmp_path), stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await wait_until(lambda: _answers(port), 10, "the throwaway Redis")
+        down = migrated.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+        async with serving(create_app(down)) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            api = GraphQL(client)
+            assert (await api(PAGE, {"key": "points"}, token=ann.token))["leaderboard"]["total"] == 0
+            redis_server.terminate()
+            await redis_server.wait()
+            for query in (PAGE, MY_RANK, AROUND):
+                assert await api.code(query, {"key": "points"}, token=ann.token) == "SERVICE_UNAVAILABLE"
+            # Nothing else breaks: the board list and the customer's own account still answer.
+            assert (await api("{ leaderboards { key } }", token=ann.token))["leaderboards"] == [
+                {"key": "points"}
+            ]
+            assert (await api(f.ME, token=ann.token))["me"]["displayName"] == "Ann"
+    finally:
+        if redis_server.returncode is None:
+            redis_server.kill()
+            await redis_server.wait()
+
+
+async def _answers(port: int) -> bool:
+    client = Redis(host="127.0.0.1", port=port)
+    try:
+        return bool(await client.ping())
+    except OSError:
+        return False
+    except RedisError:
+        return False
+    finally:
+        await client.aclose()
