@@ -29,7 +29,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 async def _entries(
-    redis: Redis, key: str, rows: list[tuple[bytes, float]], offset: int
+    redis: Redis, key: str, rows: list[tuple[bytes, float]], offset: int, me: str
 ) -> list[dict[str, Any]]:
     if not rows:
         return []
@@ -42,7 +42,7 @@ async def _entries(
     out: list[dict[str, Any]] = []
     for i, (cid, name, score) in enumerate(zip(ids, names, scores, strict=True)):
         rank = int(above) + 1 if i == 0 else (out[-1]["rank"] if score == scores[i - 1] else offset + i + 1)
-        out.append({"rank": rank, "score": score, "displayName": (name or b"").decode(), "isMe": False})
+        out.append({"rank": rank, "score": score, "displayName": (name or b"").decode(), "isMe": cid == me})
     return out
 
 
@@ -54,14 +54,13 @@ async def boards(request: Request) -> JSONResponse:
         pipe.zrevrange(key, 0, 9, withscores=True)
         pipe.zcard(key)
         rows, total = await pipe.execute()
-    page = await _entries(redis, key, rows, 0)
+    page = await _entries(redis, key, rows, 0, me)
     index = await redis.zrevrank(key, me)
     around: list[dict[str, Any]] = []
     if index is not None:
         start = max(index - 2, 0)
-        around = await _entries(
-            redis, key, await redis.zrevrange(key, start, index + 2, withscores=True), start
-        )
+        rows = await redis.zrevrange(key, start, index + 2, withscores=True)
+        around = await _entries(redis, key, rows, start, me)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zscore(key, me)
         pipe.hget(NAMES, me)

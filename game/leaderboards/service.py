@@ -10,6 +10,7 @@ seasons.py).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -107,24 +108,42 @@ async def create_board(new: NewBoard) -> Leaderboard:
             )
     except IntegrityError:
         raise DomainError(ErrorCode.CONFLICT, f"{R.KEY_TAKEN}: a board has this key", field="key") from None
+    finally:
+        forget_board(new.key)
 
 
 async def archive_board(key: str) -> Leaderboard:
+    forget_board(key)
     board = await board_by_key(key)
+    forget_board(key)
     if board.archived_at is None:
         board.archived_at = datetime.now(UTC)
         await board.save(update_fields=["archived_at"])
     return board
 
 
+# Board definitions change rarely (created, archived) and every board read needs one: each process keeps
+# them for BOARD_CACHE_S, so an archive made by another process shows there within that time.
+BOARD_CACHE_S = 2.0
+_boards: dict[str, tuple[float, Leaderboard | None]] = {}
+
+
 async def board_by_key(key: str, *, live: bool = False) -> Leaderboard:
-    query = Leaderboard.filter(key=key)
-    if live:
-        query = query.filter(archived_at=None)
-    board = await query.first()
-    if board is None:
+    now = time.monotonic()
+    cached = _boards.get(key)
+    if cached is None or cached[0] < now:
+        if len(_boards) > 1000:
+            _boards.clear()
+        cached = (now + BOARD_CACHE_S, await Leaderboard.filter(key=key).first())
+        _boards[key] = cached
+    board = cached[1]
+    if board is None or (live and board.archived_at is not None):
         raise DomainError(ErrorCode.NOT_FOUND, f"{R.UNKNOWN_BOARD}: no such leaderboard", field="key")
     return board
+
+
+def forget_board(key: str) -> None:
+    _boards.pop(key, None)
 
 
 async def live_boards(now: datetime | None = None) -> list[Leaderboard]:
