@@ -9,9 +9,11 @@ brings it back.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -22,7 +24,7 @@ from game.leaderboards.names import shown_name
 from game.leaderboards.ranking import pack
 from game.leaderboards.service import board_by_key, current_season, live_boards, opted_out_ids, score_rows
 
-BATCH = 5000
+BATCH = 20_000
 OPT_OUT_READY = "lb:ready:optout"
 
 Progress = Callable[[int, int], None]  # (done, total) of the board being rebuilt
@@ -48,10 +50,10 @@ async def rebuild_board(
     season = current_season(board, tz).key
     total = await LeaderboardScore.filter(board_id=board.id, season=season).count()
     tmp = f"{store.board_key(board.key, season)}:rebuild:{uuid.uuid4().hex}"
-    done = after = 0
-    while rows := await score_rows(board.id, season, after, BATCH):
-        members = {}
-        names = {}
+    done = 0
+
+    async def write(rows: list[dict[str, Any]]) -> None:
+        members, names = {}, {}
         for r in rows:
             cid = str(r["customer_id"])
             members[cid] = pack(int(r["score"]), _aware(r["reached_at"]), board.starts_at)
@@ -60,10 +62,17 @@ async def rebuild_board(
             pipe.zadd(tmp, members)
             pipe.hset(store.NAMES, mapping=names)
             await pipe.execute()
+
+    rows = await score_rows(board.id, season, 0, BATCH)
+    while rows:
+        # The next page is read from the database while this one is written to Redis.
+        rows_next, _ = await asyncio.gather(
+            score_rows(board.id, season, int(rows[-1]["id"]), BATCH), write(rows)
+        )
         done += len(rows)
-        after = int(rows[-1]["id"])
         if progress:
             progress(done, total)
+        rows = rows_next
     async with redis.pipeline(transaction=True) as pipe:
         if done:
             pipe.rename(tmp, store.board_key(board.key, season))
