@@ -103,12 +103,17 @@ async def _rebuild_leaderboards(settings: Settings, args: argparse.Namespace) ->
 
     from app.db import database
     from app.redis import arq_pool, resolved_redis_url
+    from game.errors import DomainError
     from game.leaderboards.rebuild import rebuild
 
     tz = ZoneInfo(settings.programme_timezone)
     with resolved_redis_url(settings) as resolved:
         async with database(resolved), arq_pool(resolved.redis_url) as redis:
-            counts = await rebuild(redis, tz, args.key, lambda board: _progress_bar(board.key))
+            try:
+                counts = await rebuild(redis, tz, args.key, lambda board: _progress_bar(board.key))
+            except DomainError as error:
+                print(f"tessera: {error.message}", file=sys.stderr)
+                return 1
     for key, members in counts.items():
         print(f"rebuilt {key}: {members} member(s)")
     return 0

@@ -19,6 +19,7 @@ from game.leaderboards import rebuild as boards
 from game.leaderboards import seasons
 from game.leaderboards import service as leaderboards
 from game.leaderboards import store as board_store
+from game.live import publish_all
 from game.notifications import service as notifications
 from game.requeue import requeue_lost
 
@@ -75,6 +76,7 @@ async def requeue_unprocessed(ctx: dict[str, Any]) -> int:
 async def close_leaderboard_seasons(ctx: dict[str, Any]) -> int:
     """Cron: closes every season that has ended (snapshot, prizes, notifications); safe twice or late."""
     closed = await seasons.close_due_seasons()
+    await publish_all(ctx["redis"], closed.updates)
     await notifications.enqueue_delivery(ctx["redis"], closed.notifications)
     for board, season in closed.seasons:
         await board_store.drop(ctx["redis"], board, season)

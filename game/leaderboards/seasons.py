@@ -4,8 +4,8 @@ A season that has scores has a `leaderboard_season` row. Once its end has passed
 (closed_at set where it was null: a second run, or a second worker, claims nothing), snapshots the final
 standings into `leaderboard_result` (opted-out customers left out), and pays each prize through the award
 path under `leaderboard:<board>:<season>:<customer>`, one per customer and season, with its notification,
-all in one transaction. After commit the notifications are delivered and the season's Redis set is
-dropped: the next season's set starts empty.
+all in one transaction. After commit the winners' balances are pushed, the notifications delivered, and
+the season's Redis set is dropped: the next season's set starts empty.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from game.awards.service import Award, Notice, grant
 from game.leaderboards.models import Leaderboard, LeaderboardResult, LeaderboardSeason
 from game.leaderboards.ranking import competition_ranks
 from game.leaderboards.service import prizes_of
+from game.ledger.live import granted_updates
 from game.ledger.models import EntryKind
+from game.live import Update
 from game.notifications.models import NotificationKind
 from game.sql import fetch_all, fetch_one
 
@@ -30,6 +32,7 @@ from game.sql import fetch_all, fetch_one
 class Closed:
     seasons: list[tuple[str, str]] = field(default_factory=list)  # (board key, season)
     notifications: list[str] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)  # the winners' pointsChanged, after commit
 
 
 async def close_due_seasons(now: datetime | None = None) -> Closed:
@@ -95,5 +98,7 @@ async def _close(season_id: int, now: datetime, closed: Closed) -> None:
                     {"board": board.key, "title": board.title, "season": season, "rank": rank},
                 ),
             )
-            closed.notifications.append((await grant(conn, award)).key)
+            granted = await grant(conn, award)
+            closed.notifications.append(granted.key)
+            closed.updates += granted_updates(award.customer_id, [granted])
     closed.seasons.append((board.key, season))

@@ -25,7 +25,7 @@ from game.customers.models import Customer
 from game.ledger.models import LedgerEntry
 from game.notifications.models import Notification
 from tests import factories as f
-from tests.challenge_helpers import process_all
+from tests.challenge_helpers import process_all, published_challenge
 from tests.graphql import GraphQL
 from tests.processes import TESSERA, run_tessera
 from tests.schema.test_subscriptions import bearer, graphql_ws, init, receive, send
@@ -55,6 +55,8 @@ RESULTS = (
     "query($key: String!, $s: String!) { seasonResults(key: $key, season: $s) { rank score displayName } }"
 )
 OPT_OUT = "mutation($o: Boolean!) { setLeaderboardOptOut(optOut: $o) }"
+UPSERT_ECO = "mutation($input: EcoActionTypeInput!) { upsertEcoActionType(input: $input) { code } }"
+RECORD_ECO = "mutation($input: RecordEcoActionInput!) { recordEcoAction(input: $input) { co2eGrams } }"
 
 
 async def board(gql: GraphQL, marketer: str, key: str = "points", **overrides: Any) -> dict[str, Any]:
@@ -426,3 +428,35 @@ async def _answers(port: int) -> bool:
         return False
     finally:
         await client.aclose()
+
+
+async def test_co2e_and_challenge_boards_count_their_own_metric(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, s = await shop(gql)
+    refill = {"code": "refill_cup", "label": {"en": "Refill cup"}, "co2eGramsPerUnit": 30, "pointsPerUnit": 5}
+    await gql(UPSERT_ECO, {"input": refill}, token=marketer)
+    partner = await f.api_key("partner", ["eco"])
+    two_buys = {
+        "ordered": False,
+        "steps": [{"event": "purchase", "filters": [], "aggregate": "count", "target": 2}],
+    }
+    challenge = await published_challenge(gql, marketer, two_buys, startsAt=LONG_AGO)
+    other = await published_challenge(gql, marketer, two_buys, startsAt=LONG_AGO, rewardPoints=0)
+    await board(gql, marketer, "eco", metric="CO2E_SAVED")
+    await board(gql, marketer, "done", metric="CHALLENGES_COMPLETED")
+    await board(gql, marketer, "done-one", metric="CHALLENGES_COMPLETED", challengeId=challenge)
+    ann = await s.customer("Ann")
+    eco = {"customerId": ann.id, "type": "refill_cup", "quantity": 3, "idempotencyKey": "scan-1"}
+    await gql(RECORD_ECO, {"input": eco}, api_key=partner)
+    await s.buy(ann, 5, ago(3))
+    await s.buy(ann, 5, ago(2))
+    await process_all(settings, redis)
+
+    async def score(key: str) -> int:
+        return int((await gql(MY_RANK, {"key": key}, token=ann.token))["myRank"]["score"])
+
+    assert await score("eco") == 90
+    assert await score("done") == 2  # both challenges, the one worth no points included
+    assert await score("done-one") == 1
+    assert other != challenge
