@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections import Counter
 
 from game.awards.keys import Reason
-from game.customers.models import Customer
 from game.events.reactions import Reacted, Situation
 from game.leaderboards.models import Leaderboard, Metric
 from game.leaderboards.names import shown_name
 from game.leaderboards.periods import season_at
 from game.leaderboards.ranking import Standing, pack
 from game.ledger.models import EntryKind
-from game.sql import fetch_one
+from game.sql import fetch_all, fetch_one
 
 _CHALLENGE_KEY = "challenge:"
 _REVERSED_CHALLENGE_KEY = "reversal:challenge:"
@@ -71,7 +70,9 @@ class _Deltas:
 
 
 async def react(s: Situation) -> Reacted:
-    boards = [b for b in await Leaderboard.filter(archived_at=None).using_db(s.conn).order_by("id")]
+    # Raw SQL on the engine's hot path, as process_event's own reads: every event asks this.
+    rows = await fetch_all(s.conn, "SELECT * FROM leaderboard WHERE archived_at IS NULL ORDER BY id")
+    boards = [Leaderboard._init_from_db(**row) for row in rows]
     if not boards:
         return Reacted()
     deltas = _Deltas(s)
@@ -86,10 +87,10 @@ async def react(s: Situation) -> Reacted:
             moves.append((board, season.key, delta))
     if not moves:
         return Reacted()
-    customer = (
-        await Customer.filter(id=s.event.customer_id).using_db(s.conn).only("id", "display_name").first()
+    customer = await fetch_one(
+        "SELECT display_name FROM customer WHERE id = $1", s.event.customer_id, conn=s.conn
     )
-    name = shown_name(str(s.event.customer_id), customer.display_name if customer else None)
+    name = shown_name(str(s.event.customer_id), customer["display_name"] if customer else None)
     reacted = Reacted()
     for board, season_key, delta in moves:
         score = await _add(s, board, season_key, delta)
