@@ -84,7 +84,57 @@ def _parser() -> argparse.ArgumentParser:
         "enqueue the job of every unprocessed event, unsent notification and unfinished backfill "
         "(after Redis was wiped or restored, without waiting for the worker's cron)",
     )
+    p = command("leaderboards", _leaderboards_help, "leaderboard maintenance")
+    boards = p.add_subparsers(title="leaderboard commands")
+    p = boards.add_parser(
+        "rebuild",
+        help="rebuild the live season of every board (or one) from the database into Redis",
+        description="rebuild the live season of every board (or one) from the database into Redis: each into "
+        "a temporary key swapped in atomically, while the API keeps serving",
+    )
+    p.add_argument("--key", help="only this board")
+    p.set_defaults(run=_rebuild_leaderboards)
     return parser
+
+
+def _leaderboards_help(_settings: Settings, _args: argparse.Namespace) -> int:
+    print("usage: tessera leaderboards rebuild [--key K]", file=sys.stderr)
+    return 2
+
+
+def _progress_bar(key: str) -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width if total == 0 else width * done // total
+        percent = 100 if total == 0 else 100 * done // total
+        end = "\n" if done >= total else ""
+        sys.stderr.write(
+            f"\r{key:<24} [{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done}/{total}{end}"
+        )
+        sys.stderr.flush()
+
+    return show
+
+
+async def _rebuild_leaderboards(settings: Settings, args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from app.db import database
+    from app.redis import arq_pool, resolved_redis_url
+    from game.errors import DomainError
+    from game.leaderboards.rebuild import rebuild
+
+    tz = ZoneInfo(settings.programme_timezone)
+    with resolved_redis_url(settings) as resolved:
+        async with database(resolved), arq_pool(resolved.redis_url) as redis:
+            try:
+                counts = await rebuild(redis, tz, args.key, lambda board: _progress_bar(board.key))
+            except DomainError as error:
+                print(f"tessera: {error.message}", file=sys.stderr)
+                return 1
+    for key, members in counts.items():
+        print(f"rebuilt {key}: {members} member(s)")
+    return 0
 
 
 async def _with_db(settings: Settings, body: Callable[[], Awaitable[T]]) -> T:

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     requeue_after_s: int = 30
     # Events a backfill counts per transaction; a job hands over to the next one after half its timeout.
     backfill_batch: int = 500
+    # A leaderboardChanged subscription sends at most one message per this many seconds.
+    leaderboard_throttle_s: float = 1.0
     # Test hook: slows process_event down so a test can kill a worker in the middle of it.
     process_event_delay_s: float = 0.0
 

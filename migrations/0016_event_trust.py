@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_award_grants')]
+    dependencies = [('models', '0012_leaderboards')]
 
     initial = False
 

@@ -33,6 +33,9 @@ from schema.eco.resolvers import EcoMutations, EcoQueries
 from schema.errors import ErrorCodes, HideSuggestions, TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.input_guard import BOUNDED_DATETIME, InputGuard
+from schema.leaderboards.mutations import LeaderboardMutations
+from schema.leaderboards.queries import LeaderboardQueries
+from schema.leaderboards.subscriptions import LeaderboardSubscriptions
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
 from schema.settings import SchemaSettings
@@ -45,7 +48,14 @@ from schema.streaks.queries import StreakQueries
     "<token> from login), a marketer (token from marketerLogin), or anyone."
 )
 class Query(
-    CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries, StreakQueries, AwardQueries
+    CustomerQueries,
+    EarnQueries,
+    ChallengeQueries,
+    BadgeQueries,
+    EcoQueries,
+    StreakQueries,
+    AwardQueries,
+    LeaderboardQueries,
 ):
     pass
 
@@ -53,8 +63,8 @@ class Query(
 @strawberry.type(
     description="Writes. Each field says who may call it: anyone, the signed-in customer, a marketer, or an "
     "API key (X-API-Key header) with the scope it names. Failures come as errors with an extensions.code "
-    "such as BAD_USER_INPUT (with extensions.field), UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT or "
-    "RATE_LIMITED."
+    "such as BAD_USER_INPUT (with extensions.field), UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, "
+    "RATE_LIMITED or SERVICE_UNAVAILABLE."
 )
 class Mutation(
     CustomerMutations,
@@ -67,6 +77,7 @@ class Mutation(
     EcoMutations,
     StreakMutations,
     AwardMutations,
+    LeaderboardMutations,
 ):
     pass
 
@@ -75,7 +86,7 @@ class Mutation(
     description="Live updates for the signed-in customer, over WebSocket (graphql-transport-ws), the token "
     'in the connection_init payload as {"authorization": "Bearer <token>"}.'
 )
-class Subscription(LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptions):
+class Subscription(LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptions, LeaderboardSubscriptions):
     pass
 
 

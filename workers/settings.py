@@ -11,7 +11,13 @@ from arq.worker import Worker, func
 
 from game.events.queue import BACKFILL_CHALLENGE, PROCESS_EVENT
 from game.notifications.service import DELIVER_NOTIFICATION
-from workers.tasks import backfill_challenge, deliver_notification, process_event, requeue_unprocessed
+from workers.tasks import (
+    backfill_challenge,
+    close_leaderboard_seasons,
+    deliver_notification,
+    process_event,
+    requeue_unprocessed,
+)
 
 
 class WorkerSettings(Protocol):
@@ -46,7 +52,10 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
         ],
         # arq sizes every in-progress lock from the longest timeout of all functions, crons included: a
         # longer cron timeout would hold a crashed worker's jobs back for that long.
-        cron_jobs=[cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=timeout_s)],
+        cron_jobs=[
+            cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=timeout_s),
+            cron(close_leaderboard_seasons, second=30, run_at_startup=True, unique=True, timeout=timeout_s),
+        ],
         redis_pool=redis,
         on_startup=startup,
         handle_signals=handle_signals,

@@ -15,6 +15,11 @@ from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalEr
 
 from game.challenges import backfill
 from game.events import processing
+from game.leaderboards import rebuild as boards
+from game.leaderboards import seasons
+from game.leaderboards import service as leaderboards
+from game.leaderboards import store as board_store
+from game.live import publish_all
 from game.notifications import service as notifications
 from game.requeue import requeue_lost
 
@@ -29,6 +34,10 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
     processed = await _transaction(ctx, processing.process_event(event_id, tz))
     await processing.announce(ctx["redis"], processed)
     await notifications.enqueue_delivery(ctx["redis"], processed.notifications)
+    await board_store.mirror(ctx["redis"], processed.standings)
+    if processed.outcome is processing.Outcome.ALREADY_PROCESSED and processed.customer_id is not None:
+        # The first run may have died between its commit and the mirror: mirroring again is harmless.
+        await leaderboards.resync_customer(ctx["redis"], processed.customer_id, tz)
     return processed.outcome.value
 
 
@@ -58,7 +67,20 @@ async def requeue_unprocessed(ctx: dict[str, Any]) -> int:
     """Cron: hands the workers any event, notification or backfill whose job was lost (between commit and
     enqueue, with a wiped Redis, or given up after max_tries)."""
     older_than = timedelta(seconds=ctx["settings"].requeue_after_s)
-    return (await requeue_lost(ctx["redis"], older_than)).total
+    requeued = (await requeue_lost(ctx["redis"], older_than)).total
+    # Boards are derived state too: those missing (a wiped Redis, a new season) are rebuilt.
+    await boards.restore_missing(ctx["redis"], ZoneInfo(ctx["settings"].programme_timezone))
+    return requeued
+
+
+async def close_leaderboard_seasons(ctx: dict[str, Any]) -> int:
+    """Cron: closes every season that has ended (snapshot, prizes, notifications); safe twice or late."""
+    closed = await seasons.close_due_seasons()
+    await publish_all(ctx["redis"], closed.updates)
+    await notifications.enqueue_delivery(ctx["redis"], closed.notifications)
+    for board, season in closed.seasons:
+        await board_store.drop(ctx["redis"], board, season)
+    return len(closed.seasons)
 
 
 async def _transaction(ctx: dict[str, Any], work: Awaitable[T]) -> T:

@@ -22,6 +22,7 @@ class Reason(StrEnum):
     BADGE = "badge"
     STREAK = "streak"
     CLAWBACK = "clawback"
+    LEADERBOARD_PRIZE = "leaderboard"
 
 
 def purchase(source: str, order_id: str) -> str:
@@ -59,6 +60,11 @@ def streak(customer_id: UUID, run: str, length: int) -> str:
 def streak_length(key: str) -> int:
     """The milestone length a streak award key names."""
     return int(key.rsplit(":", 1)[1])
+
+
+def leaderboard_prize(board_key: str, season: str, customer_id: UUID) -> str:
+    """A board's prize for one season: one per customer and season, whatever their rank."""
+    return f"leaderboard:{board_key}:{season}:{customer_id}"
 
 
 def again(key: str, times: int) -> str:

@@ -22,6 +22,8 @@ from game.events.history import remaining_facts
 from game.events.live_rules import live_rules
 from game.events.models import Event
 from game.events.reactions import Reacted, Reaction, Refunded, Situation
+from game.leaderboards import engine as leaderboards
+from game.leaderboards.ranking import Standing
 from game.live import Update, publish_all
 from game.rules.facts import facts_of
 from game.rules.generation import GENERATION_COLUMNS, GENERATION_JOIN, SHARED_LOCK_SQL, Generation
@@ -30,7 +32,8 @@ from game.streaks import service as streaks
 
 # Every capability the engine runs over an event, in this order: a new one is one line here. Challenges come
 # first: their progress rows and budgets are locked before any reaction posts to the customer's balance.
-REACTIONS: tuple[Reaction, ...] = (challenges.react, badges.react, streaks.react)
+# Leaderboards come last: they count what the others paid.
+REACTIONS: tuple[Reaction, ...] = (challenges.react, badges.react, streaks.react, leaderboards.react)
 
 
 class Outcome(StrEnum):
@@ -46,6 +49,7 @@ class Processed:
     # Every award and withdrawal the reactions posted, in order; each queued its notification.
     awards: list[Granted] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
+    standings: list[Standing] = field(default_factory=list)
 
     @property
     def notifications(self) -> list[str]:
@@ -72,6 +76,7 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
         if event.processed_at is not None:
             return Processed(Outcome.ALREADY_PROCESSED, event.customer_id)
         tags, generation = await _locked_customer(conn, event.customer_id)
+        reacted = Reacted()
         situation = Situation(
             conn=conn,
             event=event,
@@ -81,8 +86,8 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
             tz=tz,
             day=local_day(event.occurred_at, tz),
             refunded=await _refunded(conn, event) if event.type == "refund" else None,
+            so_far=reacted,
         )
-        reacted = Reacted()
         for reaction in REACTIONS:
             reacted.add(await reaction(situation))
         await execute(
@@ -92,7 +97,7 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
             generation.number,
             event.id,
         )
-    return Processed(Outcome.PROCESSED, event.customer_id, reacted.awards, reacted.updates)
+    return Processed(Outcome.PROCESSED, event.customer_id, reacted.awards, reacted.updates, reacted.standings)
 
 
 async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> tuple[Event, int | None] | None:

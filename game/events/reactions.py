@@ -20,6 +20,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.awards.service import Granted
 from game.events.models import Event
+from game.leaderboards.ranking import Standing
 from game.live import Update
 
 if TYPE_CHECKING:  # live_rules loads every domain's definitions, and the domains import this module
@@ -35,6 +36,19 @@ class Refunded:
     remaining: dict[str, Any] | None  # after every refund so far; None once refunded in full
 
 
+@dataclass(slots=True)
+class Reacted:
+    awards: list[Granted] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+    # Scores moved on leaderboards, mirrored into Redis after commit (game/leaderboards/store.py).
+    standings: list[Standing] = field(default_factory=list)
+
+    def add(self, other: Reacted) -> None:
+        self.awards += other.awards
+        self.updates += other.updates
+        self.standings += other.standings
+
+
 @dataclass(frozen=True, slots=True)
 class Situation:
     conn: BaseDBAsyncClient  # the event's transaction
@@ -46,16 +60,8 @@ class Situation:
     tz: ZoneInfo
     day: date  # the event's local day
     refunded: Refunded | None = None
-
-
-@dataclass(slots=True)
-class Reacted:
-    awards: list[Granted] = field(default_factory=list)
-    updates: list[Update] = field(default_factory=list)
-
-    def add(self, other: Reacted) -> None:
-        self.awards += other.awards
-        self.updates += other.updates
+    # What the reactions before this one did for the event (the leaderboards count its completions).
+    so_far: Reacted = field(default_factory=Reacted)
 
 
 Reaction = Callable[[Situation], Awaitable[Reacted]]

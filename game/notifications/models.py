@@ -16,6 +16,7 @@ class NotificationKind(StrEnum):
     BADGE_EARNED = "badge_earned"
     STREAK_MILESTONE = "streak_milestone"
     REWARD_WITHDRAWN = "reward_withdrawn"
+    LEADERBOARD_PRIZE = "leaderboard_prize"
 
 
 class Notification(Model):

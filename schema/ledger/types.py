@@ -109,6 +109,9 @@ class PointsChangeReason(Enum):
         Reason.CLAWBACK.value,
         description="A challenge, badge level or streak milestone withdrawn because a refund undid it.",
     )
+    LEADERBOARD_PRIZE = strawberry.enum_value(
+        Reason.LEADERBOARD_PRIZE.value, description="A leaderboard prize, paid when a season closed."
+    )
 
 
 @strawberry.type(description="A change of the signed-in customer's balance, pushed live.")

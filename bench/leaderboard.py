@@ -1,0 +1,256 @@
+"""`make bench`: leaderboards at scale. A board of MEMBERS customers (LEADERBOARD_MEMBERS, default
+1,000,000) is loaded into PostgreSQL; then, measured in the same run:
+
+- the full rebuild of the board (game/leaderboards/rebuild.py: database -> temporary key -> RENAME) next to
+  a bare ZADD pipeline of the same members (goal: at most 3x its time);
+- the board's Redis memory per member (the sorted set, and the names hash boards read);
+- `leaderboard(first: 10)` + `aroundMe` + `myRank` in one GraphQL request, as requests/s and server CPU per
+  request, next to a bare Starlette endpoint making the same Redis calls (goal: at least 0.7x its
+  throughput).
+
+Needs PostgreSQL and Redis: DATABASE_URL and REDIS_URL (defaults below). The bench owns both: it drops and
+recreates schema public of that database and flushes that Redis database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import uvloop
+from redis.asyncio import Redis
+
+if not __package__:  # `python bench/leaderboard.py` puts bench/ on the path, not the repository
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from app.db import database, migrate
+from app.settings import Settings
+from bench.earn import cpu_seconds, server, wait_ready
+from bench.load import Run, load
+from game.access.tokens import issue_token
+from game.access.viewer import Role
+from game.leaderboards import store
+from game.leaderboards.models import BoardPeriod, Metric
+from game.leaderboards.ranking import pack
+from game.leaderboards.rebuild import rebuild
+from game.leaderboards.service import NewBoard, create_board
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/2")
+MEMBERS = int(os.environ.get("LEADERBOARD_MEMBERS", "1000000"))
+KEY = "bench-points"
+BOARD_START = datetime(2026, 1, 1, tzinfo=UTC)
+CONNECTIONS = 32
+ROUNDS = 3
+SECONDS = 6.0
+WARMUP_SECONDS = 2.0
+CLIENTS = 64  # customers the requests go round-robin over, spread over the whole board
+JWT_SECRET = "x" * 40
+ZADD_BATCH = 10_000
+QUERY = """
+query($key: String!) {
+  leaderboard(key: $key, first: 10) { entries { rank score displayName isMe } total }
+  aroundMe(key: $key, radius: 2) { rank score displayName isMe }
+  myRank(key: $key) { rank score displayName isMe }
+}
+"""
+
+
+async def prepare(var_dir: Path) -> tuple[Settings, list[tuple[str, float]]]:
+    """Empty database and Redis, migrations, the board, and MEMBERS customers with a score each (COPY)."""
+    conn = await asyncpg.connect(DATABASE_URL)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()
+    await redis.aclose()
+    settings = Settings(
+        database_url=DATABASE_URL, redis_url=REDIS_URL, jwt_secret=JWT_SECRET, var_dir=var_dir
+    )
+    await migrate(settings)
+    async with database(settings):
+        board = await create_board(
+            NewBoard(KEY, "Bench", Metric.POINTS_EARNED, BoardPeriod.ALL_TIME, starts_at=BOARD_START)
+        )
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    customers, scores, members = [], [], []
+    for i in range(MEMBERS):
+        cid = uuid.UUID(int=rng.getrandbits(128), version=4)
+        score = int(rng.paretovariate(1.2) * 100)
+        reached = BOARD_START + timedelta(seconds=rng.randrange(300 * 86400))
+        customers.append((cid, f"b{i}@example.com", "x", f"Player {i}", "en", "UTC", "[]", now))
+        scores.append((board.id, "all", cid, score, reached))
+        members.append((str(cid), pack(score, reached, BOARD_START)))
+    conn = await asyncpg.connect(DATABASE_URL)
+    try:
+        columns = ["id", "email", "password_hash", "display_name", "locale", "timezone", "tags", "created_at"]
+        await conn.copy_records_to_table("customer", records=customers, columns=columns)
+        columns = ["board_id", "season", "customer_id", "score", "reached_at"]
+        await conn.copy_records_to_table("leaderboard_score", records=scores, columns=columns)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return settings, members
+
+
+async def bare_zadd(members: list[tuple[str, float]]) -> float:
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        started = time.perf_counter()
+        for i in range(0, len(members), ZADD_BATCH):
+            await redis.zadd("bench:bare", dict(members[i : i + ZADD_BATCH]))
+        elapsed = time.perf_counter() - started
+        assert await redis.zcard("bench:bare") == len(members)
+        await redis.delete("bench:bare")
+        return elapsed
+    finally:
+        await redis.aclose()
+
+
+async def timed_rebuild(settings: Settings) -> tuple[float, int, int]:
+    """The rebuild's time, and the bytes of the sorted set and of the names hash."""
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        async with database(settings):
+            started = time.process_time(), time.perf_counter()
+            counts = await rebuild(redis, ZoneInfo("UTC"), KEY)
+            elapsed = time.perf_counter() - started[1]
+        assert counts == {KEY: MEMBERS}, counts
+        zset = int(await redis.memory_usage(store.board_key(KEY, "all"), samples=0) or 0)
+        names = int(await redis.memory_usage(store.NAMES, samples=0) or 0)
+        return elapsed, zset, names
+    finally:
+        await redis.aclose()
+
+
+async def drive(name: str, url: str, pid: int, headers: dict[str, str], body: Any, seconds: float) -> Run:
+    def ok(data: Any) -> bool:
+        d = (data or {}).get("data") or {}
+        return (
+            not (data or {}).get("errors")
+            and len((d.get("leaderboard") or {}).get("entries", [])) == 10
+            and (d.get("myRank") is not None)
+        )
+
+    cpu = cpu_seconds(pid)
+    run = await load(name, url, headers, body, ok, connections=CONNECTIONS, seconds=seconds)
+    run.server_cpu_s = cpu_seconds(pid) - cpu
+    return run
+
+
+async def bench(tmp: Path) -> int:
+    started = time.perf_counter()
+    settings, members = await prepare(tmp)
+    print(f"loaded {MEMBERS:,} members into PostgreSQL in {time.perf_counter() - started:.1f} s", flush=True)
+    bare_s = await bare_zadd(members)
+    print(f"bare ZADD pipeline ({ZADD_BATCH:,} per call): {bare_s:.2f} s", flush=True)
+    rebuild_s, zset_bytes, names_bytes = await timed_rebuild(settings)
+    print(f"tessera leaderboards rebuild:              {rebuild_s:.2f} s", flush=True)
+    per_member, names_per_member = zset_bytes / MEMBERS, names_bytes / MEMBERS
+    print(f"Redis memory: sorted set {per_member:.1f} B/member, names hash {names_per_member:.1f} B/member\n")
+
+    rng = random.Random(5)
+    clients = [members[rng.randrange(MEMBERS)][0] for _ in range(CLIENTS)]
+    tokens = [issue_token(settings.jwt_secret, 24 * 3600, uuid.UUID(c), Role.CUSTOMER) for c in clients]
+    turn = iter(range(10**12))
+    env = {
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "JWT_SECRET": JWT_SECRET,
+        "TESSERA_ENV": "production",
+        "TESSERA_VAR_DIR": str(tmp),
+        "LEADERBOARD_KEY": store.board_key(KEY, "all"),
+    }
+    with ExitStack() as stack:
+        base = stack.enter_context(server("baseline", ["bench.leaderboard_baseline:app"], env, tmp))
+        tessera = stack.enter_context(server("tessera", ["--factory", "app.factory:create_app"], env, tmp))
+        await asyncio.gather(wait_ready(base.url), wait_ready(tessera.url))
+        # aiohttp sends one session's headers with every request, so each run asks as one customer (neither
+        # side caches anything per customer); each round takes the next customer.
+
+        def targets(i: int) -> dict[str, tuple[str, int, dict[str, str], Any]]:
+            me = clients[i % CLIENTS]
+            return {
+                "baseline": (f"{base.url}/boards", base.pid, {}, lambda: {"customerId": me}),
+                "tessera": (
+                    f"{tessera.url}/graphql",
+                    tessera.pid,
+                    {"Authorization": f"Bearer {tokens[i % CLIENTS]}"},
+                    lambda: {"query": QUERY, "variables": {"key": KEY}},
+                ),
+            }
+
+        for name, (url, pid, headers, body) in targets(next(turn)).items():
+            await drive(name, url, pid, headers, body, WARMUP_SECONDS)
+        runs: dict[str, list[Run]] = {"baseline": [], "tessera": []}
+        print(f"  {'target':<10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'errors':>8}")
+        for _ in range(ROUNDS):
+            for name, (url, pid, headers, body) in targets(next(turn)).items():
+                run = await drive(name, url, pid, headers, body, SECONDS)
+                runs[name].append(run)
+                p50, p99 = run.percentile_ms(0.5), run.percentile_ms(0.99)
+                print(f"  {name:<10}{run.rps:>8.0f}{p50:>9.1f}{p99:>9.1f}{run.cpu_ms:>12.2f}{run.errors:>8}")
+                if run.first_error:
+                    print(f"    first error: {run.first_error}")
+    rps = {n: statistics.median(r.rps for r in rs) for n, rs in runs.items()}
+    cpu = {n: statistics.median(r.cpu_ms for r in rs) for n, rs in runs.items()}
+    throughput, cpu_ratio, rebuild_ratio = (
+        rps["tessera"] / rps["baseline"],
+        cpu["tessera"] / cpu["baseline"],
+        rebuild_s / bare_s,
+    )
+    print(f"\nmedian of {ROUNDS} runs (server CPU: the uvicorn process alone)")
+    print(f"  throughput    {throughput:5.2f}x   goal >= 0.7x: {'met' if throughput >= 0.7 else 'NOT met'}")
+    print(f"  CPU / request {cpu_ratio:5.2f}x")
+    verdict = "met" if rebuild_ratio <= 3 else "NOT met"
+    print(f"  rebuild       {rebuild_ratio:5.2f}x a bare ZADD pipeline   goal <= 3x: {verdict}")
+    errors = sum(r.errors for rs in runs.values() for r in rs)
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()  # a million members is not worth keeping in a shared Redis
+    await redis.aclose()
+    print(
+        json.dumps(
+            {
+                "bench": "leaderboard",
+                "cpu_ratio": round(cpu_ratio, 3),
+                "throughput_ratio": round(throughput, 3),
+                "rebuild_ratio": round(rebuild_ratio, 3),
+                "members": MEMBERS,
+                "redis_bytes_per_member": round(per_member, 1),
+                "names_bytes_per_member": round(names_per_member, 1),
+            }
+        )
+    )
+    return 1 if errors else 0
+
+
+def main() -> int:
+    print(
+        f"leaderboards: {MEMBERS:,} members; {CONNECTIONS} connections, {ROUNDS} x {SECONDS:.0f} s per "
+        f"target after a {WARMUP_SECONDS:.0f} s warm-up; {os.cpu_count()} CPUs shared by servers, "
+        "PostgreSQL, Redis and the load generator\nbaseline: Starlette + redis-py making the Redis calls of "
+        "the three fields (no auth, database or GraphQL)\ntessera: uvicorn app.factory:create_app, "
+        "TESSERA_ENV=production, 1 worker\n",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmp:
+        return uvloop.run(bench(Path(tmp)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
