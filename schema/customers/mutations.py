@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -23,6 +24,8 @@ from schema.customers.types import (
 )
 from schema.permissions import IsMarketer, IsSignedIn
 
+T = TypeVar("T")
+
 
 def _lifetimes(info: Info) -> Lifetimes:
     settings = info.context.settings
@@ -43,6 +46,11 @@ def _client_ip(info: Info) -> str:
     # The peer's address, or the proxy's forwarded one when uvicorn runs with --proxy-headers.
     client = info.context.request.client
     return client.host if client else "unknown"
+
+
+async def _throttled(info: Info, kind: str, email: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    limits, ip = _limits(info), _client_ip(info)
+    return await guarded_login(info.context.arq, kind, email_key(email), ip, limits, attempt)
 
 
 @strawberry.type
@@ -79,14 +87,7 @@ class CustomerMutations:
         email: Annotated[str, strawberry.argument(description="As registered; case does not matter.")],
         password: Annotated[str, strawberry.argument(description="The account's password.")],
     ) -> AuthPayload:
-        customer = await guarded_login(
-            info.context.arq,
-            "customer",
-            email_key(email),
-            _client_ip(info),
-            _limits(info),
-            lambda: authenticate(email, password),
-        )
+        customer = await _throttled(info, "customer", email, lambda: authenticate(email, password))
         tokens = await open_session(customer.id, Role.CUSTOMER, _lifetimes(info))
         return AuthPayload(
             token=tokens.access,
@@ -105,14 +106,7 @@ class CustomerMutations:
         email: Annotated[str, strawberry.argument(description="The marketer's email; case does not matter.")],
         password: Annotated[str, strawberry.argument(description="The marketer's password.")],
     ) -> MarketerAuthPayload:
-        marketer = await guarded_login(
-            info.context.arq,
-            "marketer",
-            email_key(email),
-            _client_ip(info),
-            _limits(info),
-            lambda: authenticate_marketer(email, password),
-        )
+        marketer = await _throttled(info, "marketer", email, lambda: authenticate_marketer(email, password))
         tokens = await open_session(marketer.id, Role.MARKETER, _lifetimes(info))
         return MarketerAuthPayload(
             token=tokens.access,
