@@ -14,4 +14,5 @@ MODEL_MODULES = [
     "game.streaks.models",
     "game.rules.models",
     "game.awards.models",
+    "game.referrals.models",
 ]

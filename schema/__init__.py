@@ -34,6 +34,8 @@ from schema.events.mutations import EventMutations
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
 from schema.settings import SchemaSettings
+from schema.referrals.mutations import ReferralMutations
+from schema.referrals.queries import ReferralQueries
 from schema.streaks.mutations import StreakMutations
 from schema.streaks.queries import StreakQueries
 
@@ -43,7 +45,14 @@ from schema.streaks.queries import StreakQueries
     "<token> from login), a marketer (token from marketerLogin), or anyone."
 )
 class Query(
-    CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries, StreakQueries, AwardQueries
+    CustomerQueries,
+    EarnQueries,
+    ChallengeQueries,
+    BadgeQueries,
+    EcoQueries,
+    StreakQueries,
+    AwardQueries,
+    ReferralQueries,
 ):
     pass
 
@@ -65,6 +74,7 @@ class Mutation(
     EcoMutations,
     StreakMutations,
     AwardMutations,
+    ReferralMutations,
 ):
     pass
 

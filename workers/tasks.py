@@ -15,6 +15,7 @@ from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalEr
 
 from game.challenges import backfill
 from game.events import processing
+from game.events.queue import enqueue_processing
 from game.notifications import service as notifications
 from game.requeue import requeue_lost
 
@@ -29,6 +30,8 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
     processed = await _transaction(ctx, processing.process_event(event_id, tz))
     await processing.announce(ctx["redis"], processed)
     await notifications.enqueue_delivery(ctx["redis"], processed.notifications)
+    for recorded in processed.events:
+        await enqueue_processing(ctx["redis"], recorded)
     return processed.outcome.value
 
 

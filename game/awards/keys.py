@@ -22,6 +22,7 @@ class Reason(StrEnum):
     BADGE = "badge"
     STREAK = "streak"
     CLAWBACK = "clawback"
+    REFERRAL = "referral"
 
 
 def purchase(source: str, order_id: str) -> str:
@@ -59,6 +60,17 @@ def streak(customer_id: UUID, run: str, length: int) -> str:
 def streak_length(key: str) -> int:
     """The milestone length a streak award key names."""
     return int(key.rsplit(":", 1)[1])
+
+
+def referral(referee_id: UUID, level: int) -> str:
+    """A referee's qualification reward: level 0 is the referee's own, level n the n-th referrer up its chain.
+    Granted as withdrawable, so a requalification after a clawback pays under `again(key, n)`."""
+    return f"referral:{referee_id}:{level}"
+
+
+def referral_qualified_event(referee_id: UUID, purchase_event_id: int) -> str:
+    """The idempotency key of the `referral_qualified` event a qualification records for the referrer."""
+    return f"referral_qualified:{referee_id}:{purchase_event_id}"
 
 
 def again(key: str, times: int) -> str:

@@ -23,6 +23,7 @@ from game.events.live_rules import live_rules
 from game.events.models import Event
 from game.events.reactions import Reacted, Reaction, Refunded, Situation
 from game.live import Update, publish_all
+from game.referrals import evaluation as referrals
 from game.rules.facts import facts_of
 from game.rules.generation import GENERATION_COLUMNS, GENERATION_JOIN, SHARED_LOCK_SQL, Generation
 from game.sql import execute, fetch_one
@@ -30,7 +31,8 @@ from game.streaks import service as streaks
 
 # Every capability the engine runs over an event, in this order: a new one is one line here. Challenges come
 # first: their progress rows and budgets are locked before any reaction posts to the customer's balance.
-REACTIONS: tuple[Reaction, ...] = (challenges.react, badges.react, streaks.react)
+# Referrals come last: they post to other customers' balances (the referee's upline), after the referee's own.
+REACTIONS: tuple[Reaction, ...] = (challenges.react, badges.react, streaks.react, referrals.react)
 
 
 class Outcome(StrEnum):
@@ -46,6 +48,8 @@ class Processed:
     # Every award and withdrawal the reactions posted, in order; each queued its notification.
     awards: list[Granted] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
+    # Events the reactions recorded, for the workers to process after commit.
+    events: list[int] = field(default_factory=list)
 
     @property
     def notifications(self) -> list[str]:
@@ -92,7 +96,7 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
             generation.number,
             event.id,
         )
-    return Processed(Outcome.PROCESSED, event.customer_id, reacted.awards, reacted.updates)
+    return Processed(Outcome.PROCESSED, event.customer_id, reacted.awards, reacted.updates, reacted.events)
 
 
 async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> tuple[Event, int | None] | None:

@@ -52,10 +52,13 @@ class Situation:
 class Reacted:
     awards: list[Granted] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
+    # Events a reaction recorded (e.g. `referral_qualified` for a referrer), to process after commit.
+    events: list[int] = field(default_factory=list)
 
     def add(self, other: Reacted) -> None:
         self.awards += other.awards
         self.updates += other.updates
+        self.events += other.events
 
 
 Reaction = Callable[[Situation], Awaitable[Reacted]]

@@ -10,6 +10,7 @@ from game.access.tokens import issue_token
 from game.access.viewer import Role
 from game.customers.service import authenticate, existing_customer_id, register
 from game.customers.tags import set_tags
+from game.referrals.service import join, referrer_of_code, validate_device_id
 from schema.context import Info
 from schema.customers.types import AuthPayload, Customer, Marketer, MarketerAuthPayload, RegisterInput
 from schema.permissions import IsMarketer
@@ -26,9 +27,13 @@ class CustomerMutations:
     async def register_customer(
         self, info: Info, input: Annotated[RegisterInput, strawberry.argument(description="The new account.")]
     ) -> AuthPayload:
+        validate_device_id(input.device_id)
+        if input.referral_code is not None:  # checked before the account exists: a refusal creates nothing
+            await referrer_of_code(input.referral_code)
         customer = await register(
             input.email, input.password, input.display_name, input.locale, input.timezone
         )
+        await join(customer.id, input.referral_code, input.device_id)
         token = _token(info, customer.id, Role.CUSTOMER)
         return AuthPayload(token=token, customer=Customer.from_model(customer))
 
