@@ -36,7 +36,7 @@ from game.referrals import repository as repo
 from game.referrals.fraud import HoldReason, identity
 from game.referrals.models import MemberStatus, QualificationStatus, ReferralMember, ReferralQualification
 from game.referrals.service import already_decided
-from game.sql import insert
+from game.sql import execute, insert
 
 QUALIFIED_EVENT = "referral_qualified"
 QUALIFIED_SOURCE = "referrals"
@@ -88,7 +88,8 @@ async def _qualify(s: Situation, facts: dict[str, Any]) -> Reacted:
     now = datetime.now(UTC)
     signals = await _signals(conn, referee, pending, upline, referrer_id, now)
     status = QualificationStatus.HELD if signals else QualificationStatus.PAID
-    qualification = await ReferralQualification.create(
+    # The ORM writes this row, so that its times compare with the ORM's filters on SQLite too (cap counts).
+    await ReferralQualification.create(
         referee_id=referee,
         referrer_id=referrer_id,
         event_id=s.event.id,
@@ -99,14 +100,16 @@ async def _qualify(s: Situation, facts: dict[str, Any]) -> Reacted:
         using_db=conn,
     )
     member_status = MemberStatus.HELD if signals else MemberStatus.QUALIFIED
-    await (
-        ReferralMember.filter(customer_id=referee)
-        .using_db(conn)
-        .update(status=member_status, qualifying_event_id=s.event.id)
+    await execute(
+        conn,
+        "UPDATE referral_member SET status = $1, qualifying_event_id = $2 WHERE customer_id = $3",
+        member_status.value,
+        s.event.id,
+        referee,
     )
     if signals:
         return Reacted()
-    return await _pay(conn, qualification)
+    return await _pay(conn, Payout(referee, referrer_id, s.event.id, rewards))
 
 
 async def _signals(
@@ -153,7 +156,19 @@ async def _signals(
     return signals
 
 
-async def _pay(conn: BaseDBAsyncClient, qualification: ReferralQualification) -> Reacted:
+@dataclass(frozen=True, slots=True)
+class Payout:
+    referee_id: UUID
+    referrer_id: UUID
+    event_id: int  # the qualifying purchase
+    rewards: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, q: ReferralQualification) -> Payout:
+        return cls(q.referee_id, q.referrer_id, q.event_id, q.rewards)
+
+
+async def _pay(conn: BaseDBAsyncClient, qualification: Payout) -> Reacted:
     """Grants the qualification's rewards, referee first then up the chain, and records the
     `referral_qualified` event of the direct referrer (processed after commit)."""
     reacted = Reacted()
@@ -271,5 +286,5 @@ async def decide(qualification_id: int, approve: bool, note: str | None = None) 
         reacted = Reacted()
         if approve:
             await repo.lock_balance(conn, found.referee_id)
-            reacted = await _pay(conn, qualification)
+            reacted = await _pay(conn, Payout.of(qualification))
     return Decided(qualification, reacted)

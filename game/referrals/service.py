@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connection
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -101,6 +102,9 @@ async def _member(conn: BaseDBAsyncClient, customer_id: UUID) -> ReferralMember:
 
 
 async def referral_code(customer_id: UUID) -> str:
+    found = await repo.member(get_connection("default"), customer_id)
+    if found is not None:
+        return found.code
     async with in_transaction() as conn:
         return (await _member(conn, customer_id)).code
 
@@ -262,15 +266,20 @@ class Summary:
 async def summary(customer_id: UUID, first: int) -> Summary:
     if not 1 <= first <= 100:
         raise bad_input("first must be between 1 and 100", "first")
-    async with in_transaction() as conn:
-        member = await _member(conn, customer_id)
-        rules = await settings(conn)
-        depth = rules.depth if rules and rules.depth else 1
-        counts: dict[int, dict[str, int]] = {level: {} for level in range(1, depth + 1)}
-        for row in await repo.downline_counts(conn, customer_id, depth):
-            counts[int(row["level"])][str(row["status"])] = int(row["n"])
-        referees = await repo.referees(conn, customer_id, first)
-        points = await repo.points_from_referrals(conn, customer_id)
+    # Reads outside a transaction (a count may be a moment older than the list); only a first read that
+    # creates the customer's code writes.
+    conn = get_connection("default")
+    member = await repo.member(conn, customer_id)
+    if member is None:
+        async with in_transaction() as tx:
+            member = await _member(tx, customer_id)
+    rules = await settings(conn)
+    depth = rules.depth if rules and rules.depth else 1
+    counts: dict[int, dict[str, int]] = {level: {} for level in range(1, depth + 1)}
+    for row in await repo.downline_counts(conn, customer_id, depth):
+        counts[int(row["level"])][str(row["status"])] = int(row["n"])
+    referees = await repo.referees(conn, customer_id, first)
+    points = await repo.points_from_referrals(conn, customer_id)
     return Summary(
         code=member.code,
         levels=[
@@ -297,8 +306,8 @@ class Link:
 
 
 async def chain(customer_id: UUID) -> list[Link]:
-    async with in_transaction() as conn:
-        rows = await repo.upline(conn, customer_id, repo.MAX_CHAIN)
+    # One statement: no transaction needed around it.
+    rows = await repo.upline(get_connection("default"), customer_id, repo.MAX_CHAIN)
     return [Link(int(r["level"]), str(r["display_name"])) for r in rows]
 
 
