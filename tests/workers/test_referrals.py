@@ -4,20 +4,17 @@ chain through the award path, fraud holds reviewed by a marketer, and clawback o
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from app.settings import Settings
-from game.customers.models import Customer
 from game.events.models import Event
 from tests import factories as f
 from tests.challenge_helpers import process_all
 from tests.graphql import GraphQL
 from tests.referral_helpers import (
-    APPLY,
     APPROVE,
     CHAIN,
     HELD,
@@ -30,7 +27,6 @@ from tests.referral_helpers import (
     balance,
     buy_and_process,
     chain_of,
-    code_of,
     configure,
     order_id,
     process_until_idle,
@@ -121,55 +117,6 @@ async def test_a_purchase_below_the_minimum_does_not_qualify(
     assert await balance(gql, a) == 0
     await buy_and_process(gql, key, b, settings, redis, MINIMUM)
     assert await balance(gql, a) == LEVEL_POINTS[1]
-
-
-async def test_self_referral_cycles_and_second_referrers_are_refused(gql: GraphQL) -> None:
-    marketer = await f.marketer_token(gql)
-    await configure(gql, marketer)
-    a, b, c = await chain_of(gql, 3)
-    loner = await f.customer(gql)
-
-    async def reason(customer: f.Customer, code: str) -> str:
-        error = await gql.error(APPLY, {"code": code}, token=customer.token)
-        assert error["extensions"]["code"] == "BAD_USER_INPUT"
-        return str(error["message"]).split(":", 1)[0]
-
-    assert await reason(loner, await code_of(gql, loner)) == "SELF_REFERRAL"
-    assert await reason(a, await code_of(gql, b)) == "CYCLE"
-    assert await reason(a, await code_of(gql, c)) == "CYCLE"
-    assert await reason(b, await code_of(gql, loner)) == "ALREADY_REFERRED"
-    assert await reason(loner, "ZZZZ2222") == "UNKNOWN_CODE"
-    assert (await gql(CHAIN, token=a.token))["referralChain"] == []
-    assert len((await gql(CHAIN, token=c.token))["referralChain"]) == 2
-
-    # Typed loosely, a code still applies; then the loner's chain is a's.
-    code = await code_of(gql, c)
-    applied = await gql(APPLY, {"code": f" {code[:4].lower()}-{code[4:]} "}, token=loner.token)
-    assert applied["applyReferralCode"]["status"] == "PENDING"
-    assert [link["level"] for link in (await gql(CHAIN, token=loner.token))["referralChain"]] == [1, 2, 3]
-
-
-async def test_an_unknown_code_at_registration_creates_no_account(gql: GraphQL) -> None:
-    error = await gql.error(f.REGISTER, {"input": _registration("new@example.com", referralCode="NOPE2345")})
-    assert error["message"].startswith("UNKNOWN_CODE")
-    assert not await Customer.filter(email="new@example.com").exists()
-
-
-def _registration(email: str, **extra: str) -> dict[str, str]:
-    return {"email": email, "password": f.PASSWORD, "displayName": "New", **extra}
-
-
-async def test_a_code_is_applied_within_the_days_after_sign_up(gql: GraphQL) -> None:
-    marketer = await f.marketer_token(gql)
-    await configure(gql, marketer, applyWithinDays=7)
-    referrer, late, timely = await f.customer(gql), await f.customer(gql), await f.customer(gql)
-    await Customer.filter(id=late.id).update(created_at=datetime.now(UTC) - timedelta(days=8))
-    await Customer.filter(id=timely.id).update(created_at=datetime.now(UTC) - timedelta(days=6))
-    code = await code_of(gql, referrer)
-
-    error = await gql.error(APPLY, {"code": code}, token=late.token)
-    assert error["message"].startswith("TOO_LATE")
-    assert (await gql(APPLY, {"code": code}, token=timely.token))["applyReferralCode"]["status"] == "PENDING"
 
 
 async def held(gql: GraphQL, marketer: str) -> list[dict[str, Any]]:
