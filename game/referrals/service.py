@@ -139,12 +139,13 @@ async def join(
     device_id = validate_device_id(device_id)
     now = now or datetime.now(UTC)
     async with in_transaction() as conn:
-        await repo.lock_tree(conn)
-        member = await _member(conn, customer_id)
         if code is None:
+            member = await _member(conn, customer_id)
             if device_id is not None and member.device_id is None:
                 await ReferralMember.filter(id=member.id).using_db(conn).update(device_id=device_id)
             return None
+        await repo.lock_tree(conn)
+        member = await _member(conn, customer_id)
         referrer = await repo.member_by_code(conn, normalise_code(code))
         if referrer is None:
             raise refused(ReferralRefusal.UNKNOWN_CODE, "no customer has this referral code", "code")

@@ -282,21 +282,22 @@ async def test_two_referees_of_one_referrer_qualifying_at_once_pay_each_once(
     _, key = await programme(gql, monthlyCapPerReferrer=3)
     a, b = await chain_of(gql, 2)
     friends = [await referred(gql, b) for _ in range(4)]
-    for friend in friends:
-        data = f.purchase(friend.id, order_id(friend, 1), BUY)
+    # b qualifies too, at the same time as its referees: workers lock balances from a referee up its chain.
+    for buyer in [*friends, b]:
+        data = f.purchase(buyer.id, order_id(buyer, 1), BUY)
         await gql(f.RECORD_PURCHASE, {"input": data}, api_key=key)
     ids = list(await Event.filter(type="purchase").values_list("id", flat=True))
     ctx = task_ctx(settings, redis)
 
     outcomes = await asyncio.gather(*(process_event(ctx, i) for i in ids))
 
-    assert outcomes == ["processed"] * 4
+    assert outcomes == ["processed"] * 5
     # Three paid, the fourth held by the cap: the count and the payments did not race.
-    assert await balance(gql, b) == 3 * LEVEL_POINTS[1]
-    assert await balance(gql, a) == 3 * LEVEL_POINTS[2]
+    assert await balance(gql, b) == 25 + REFEREE_POINTS + 3 * LEVEL_POINTS[1]
+    assert await balance(gql, a) == LEVEL_POINTS[1] + 3 * LEVEL_POINTS[2]
     assert [await balance(gql, x) for x in friends].count(25 + REFEREE_POINTS) == 3
     again = await asyncio.gather(*(process_event(ctx, i) for i in ids))
-    assert again == ["already_processed"] * 4
+    assert again == ["already_processed"] * 5
 
 
 async def test_a_refer_three_friends_challenge_completes(
@@ -312,3 +313,23 @@ async def test_a_refer_three_friends_challenge_completes(
         expected = (n + 1) * LEVEL_POINTS[1] + (500 if n == 2 else 0)
         assert await balance(gql, ambassador) == expected
     assert await process_all(settings, redis) == []
+
+
+async def test_held_rewards_are_paged_and_for_marketers_only(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, key = await programme(gql)
+    referrer = await f.customer(gql, deviceId="shared")
+    referees = [await referred(gql, referrer, deviceId="shared") for _ in range(2)]
+    for referee in referees:
+        await buy_and_process(gql, key, referee, settings, redis, BUY)
+
+    first = (await gql(HELD, {"first": 1}, token=marketer))["heldReferralRewards"]
+    assert [item["refereeId"] for item in first["items"]] == [referees[0].id]
+    assert first["hasNextPage"] is True
+    rest = (await gql(HELD, {"first": 1, "after": first["endCursor"]}, token=marketer))["heldReferralRewards"]
+    assert [item["refereeId"] for item in rest["items"]] == [referees[1].id]
+    assert rest["hasNextPage"] is False
+    assert (await gql.error(HELD, {"first": 1}, token=referrer.token))["extensions"]["code"] == "FORBIDDEN"
+    bad = await gql.error(HELD, {"first": 1, "after": "nope"}, token=marketer)
+    assert bad["extensions"]["code"] == "BAD_USER_INPUT"
