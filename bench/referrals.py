@@ -41,10 +41,10 @@ import uvloop
 from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
-from app.auth import issue_token
 from app.db import migrate
 from app.factory import create_app
 from app.settings import Settings
+from game.access.tokens import issue_token
 from game.access.viewer import Role
 from game.events import processing
 from game.events.models import Event
@@ -195,7 +195,9 @@ async def reads(
     settings: Settings, client: httpx.AsyncClient, pg: asyncpg.Connection, sample: list[int]
 ) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
-    tokens = {i: issue_token(settings, uuid_of(i), Role.CUSTOMER) for i in sample}
+    tokens = {
+        i: issue_token(settings.jwt_secret, settings.jwt_ttl_s, uuid_of(i), Role.CUSTOMER) for i in sample
+    }
 
     async def floor(i: int) -> None:
         headers = {"Authorization": f"Bearer {tokens[i]}"}

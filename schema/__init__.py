@@ -33,9 +33,9 @@ from schema.errors import ErrorCodes, TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
-from schema.settings import SchemaSettings
 from schema.referrals.mutations import ReferralMutations
 from schema.referrals.queries import ReferralQueries
+from schema.settings import SchemaSettings
 from schema.streaks.mutations import StreakMutations
 from schema.streaks.queries import StreakQueries
 

@@ -33,6 +33,7 @@ from game.events.service import payload_hash
 from game.ledger.live import granted_updates
 from game.ledger.models import EntryKind
 from game.referrals import repository as repo
+from game.referrals.errors import ReferralReason
 from game.referrals.fraud import HoldReason, identity
 from game.referrals.models import MemberStatus, QualificationStatus, ReferralMember, ReferralQualification
 from game.referrals.service import already_decided
@@ -193,7 +194,8 @@ async def _pay(conn: BaseDBAsyncClient, qualification: Payout) -> Reacted:
         )
         reacted.add(Reacted([granted], granted_updates(customer_id, [granted])))
     now = datetime.now(UTC)
-    payload = {"attributes": {"referee_id": str(referee), "level": 1}}
+    # No "attributes": the platform records it, so its facts are verified (game/rules/facts.py).
+    payload = {"referee_id": str(referee), "level": 1}
     event_id = await insert(
         conn,
         "event",
@@ -268,7 +270,7 @@ async def decide(qualification_id: int, approve: bool, note: str | None = None) 
     async with in_transaction() as conn:
         found = await ReferralQualification.filter(id=qualification_id).using_db(conn).first()
         if found is None:
-            raise not_found("no held referral reward with this id")
+            raise not_found("no held referral reward with this id", ReferralReason.UNKNOWN_HELD_REWARD)
         # The referee's row first, as process_event takes it: a refund being processed waits, or we do.
         await repo.lock_customer(conn, found.referee_id)
         status = QualificationStatus.APPROVED if approve else QualificationStatus.REJECTED

@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.referrals import repository as repo
-from game.referrals.errors import ReferralRefusal, ReviewDecision, refused
+from game.referrals.errors import ReferralReason
 from game.referrals.models import (
     MemberStatus,
     QualificationStatus,
@@ -120,7 +120,9 @@ async def referrer_of_code(code: str) -> UUID:
     async with in_transaction() as conn:
         found = await repo.member_by_code(conn, normalise_code(code))
     if found is None:
-        raise refused(ReferralRefusal.UNKNOWN_CODE, "no customer has this referral code", "referralCode")
+        raise bad_input(
+            "no customer has this referral code", "referralCode", reason=ReferralReason.UNKNOWN_CODE
+        )
     return found.customer_id
 
 
@@ -148,25 +150,25 @@ async def join(
         member = await _member(conn, customer_id)
         referrer = await repo.member_by_code(conn, normalise_code(code))
         if referrer is None:
-            raise refused(ReferralRefusal.UNKNOWN_CODE, "no customer has this referral code", "code")
+            raise bad_input("no customer has this referral code", "code", reason=ReferralReason.UNKNOWN_CODE)
         if referrer.customer_id == customer_id:
-            raise refused(ReferralRefusal.SELF_REFERRAL, "this is your own referral code", "code")
+            raise bad_input("this is your own referral code", "code", reason=ReferralReason.SELF_REFERRAL)
         if member.referrer_id is not None:
-            raise refused(ReferralRefusal.ALREADY_REFERRED, "you already have a referrer", "code")
+            raise bad_input("you already have a referrer", "code", reason=ReferralReason.ALREADY_REFERRED)
         rules = await settings(conn)
         within = rules.apply_within_days if rules else DEFAULT_APPLY_WITHIN_DAYS
         row = await fetch_one("SELECT created_at FROM customer WHERE id = $1", customer_id, conn=conn)
         created_at = _aware(row["created_at"]) if row else now
         if now > created_at + timedelta(days=within):
-            raise refused(
-                ReferralRefusal.TOO_LATE,
+            raise bad_input(
                 f"a referral code is applied within {within} days of sign-up",
                 "code",
+                reason=ReferralReason.TOO_LATE,
             )
         chain = await repo.upline(conn, referrer.customer_id, repo.MAX_CHAIN)
         if any(str(link["customer_id"]) == str(customer_id) for link in chain):
-            raise refused(
-                ReferralRefusal.CYCLE, "this code's owner was referred by you, directly or not", "code"
+            raise bad_input(
+                "this code's owner was referred by you, directly or not", "code", reason=ReferralReason.CYCLE
             )
         await (
             ReferralMember.filter(id=member.id)
@@ -366,15 +368,15 @@ def held_id(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise not_found("no held referral reward with this id") from None
+        raise not_found("no held referral reward with this id", ReferralReason.UNKNOWN_HELD_REWARD) from None
     return number
 
 
 def already_decided(status: QualificationStatus) -> DomainError:
-    return refused(
-        ReviewDecision.ALREADY_DECIDED,
+    return DomainError(
+        ErrorCode.CONFLICT,
         f"this referral reward was already decided ({status.value})",
-        code=ErrorCode.CONFLICT,
+        reason=ReferralReason.ALREADY_DECIDED,
     )
 
 

@@ -97,7 +97,7 @@ class RegisterInput:
     timezone: str = strawberry.field(default="UTC", description="IANA name, e.g. 'Europe/Paris'.")
     referral_code: str | None = strawberry.field(
         default=None,
-        description="A friend's referral code; BAD_USER_INPUT with reason UNKNOWN_CODE (leading the message) "
+        description="A friend's referral code; BAD_USER_INPUT with reason UNKNOWN_CODE "
         "if no customer has it, and then no account is created.",
     )
     device_id: str | None = strawberry.field(

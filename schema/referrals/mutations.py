@@ -24,7 +24,7 @@ class ReferralMutations:
     @strawberry.mutation(
         description="Set who referred the signed-in customer, once, within applyWithinDays of sign-up "
         "(customer). "
-        "BAD_USER_INPUT whose message starts with the reason: UNKNOWN_CODE, SELF_REFERRAL, ALREADY_REFERRED, "
+        "BAD_USER_INPUT with extensions.reason UNKNOWN_CODE, SELF_REFERRAL, ALREADY_REFERRED, "
         "TOO_LATE or CYCLE.",
         permission_classes=[IsCustomer],
     )
