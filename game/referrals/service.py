@@ -6,6 +6,7 @@ marketers call.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from tortoise.connection import get_connection
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from game.customers.models import Customer
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.referrals import repository as repo
 from game.referrals.errors import ReferralReason
@@ -36,6 +38,8 @@ CODE_LENGTH = 8
 MAX_DEPTH = 5
 DEFAULT_APPLY_WITHIN_DAYS = 30
 MAX_POINTS = 1_000_000
+MAX_ID = 2**63 - 1
+_CODE = re.compile(f"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +73,15 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def normalise_code(code: str) -> str:
-    """As typed: case, spaces and dashes do not matter."""
-    return "".join(code.split()).replace("-", "").upper()
+def normalise_code(code: str) -> str | None:
+    """As typed: case, spaces and dashes do not matter. None when it cannot be anyone's code."""
+    code = "".join(code.split()).replace("-", "").upper()
+    return code if _CODE.match(code) else None
+
+
+async def _owner(conn: BaseDBAsyncClient, code: str) -> ReferralMember | None:
+    normalised = normalise_code(code)
+    return await repo.member_by_code(conn, normalised) if normalised else None
 
 
 def validate_device_id(device_id: str | None) -> str | None:
@@ -118,7 +128,7 @@ async def settings(conn: BaseDBAsyncClient | None = None) -> Settings | None:
 async def referrer_of_code(code: str) -> UUID:
     """For registration: the code's owner, checked before the account is created."""
     async with in_transaction() as conn:
-        found = await repo.member_by_code(conn, normalise_code(code))
+        found = await _owner(conn, code)
     if found is None:
         raise bad_input(
             "no customer has this referral code", "referralCode", reason=ReferralReason.UNKNOWN_CODE
@@ -148,7 +158,7 @@ async def join(
             return None
         await repo.lock_tree(conn)
         member = await _member(conn, customer_id)
-        referrer = await repo.member_by_code(conn, normalise_code(code))
+        referrer = await _owner(conn, code)
         if referrer is None:
             raise bad_input("no customer has this referral code", "code", reason=ReferralReason.UNKNOWN_CODE)
         if referrer.customer_id == customer_id:
@@ -358,8 +368,6 @@ async def held_rewards(first: int, after: int) -> HeldPage:
 
 async def names(customer_ids: list[UUID]) -> dict[str, tuple[str, str]]:
     """Display name and email of each customer, for the marketer's review."""
-    from game.customers.models import Customer
-
     rows = await Customer.filter(id__in=customer_ids).values_list("id", "display_name", "email")
     return {str(cid): (str(name), str(email)) for cid, name, email in rows}
 
@@ -368,7 +376,9 @@ def held_id(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise not_found("no held referral reward with this id", ReferralReason.UNKNOWN_HELD_REWARD) from None
+        number = 0
+    if not 1 <= number <= MAX_ID:  # beyond a BIGINT, PostgreSQL would fail on the comparison itself
+        raise not_found("no held referral reward with this id", ReferralReason.UNKNOWN_HELD_REWARD)
     return number
 
 
@@ -382,6 +392,6 @@ def already_decided(status: QualificationStatus) -> DomainError:
 
 def validate_note(note: str) -> str:
     note = note.strip()
-    if not 1 <= len(note) <= 500:
+    if not 1 <= len(note) <= 500 or "\x00" in note:
         raise bad_input("reason must have 1 to 500 characters", "reason")
     return note

@@ -271,6 +271,9 @@ def decode_cursor(cursor: str | None) -> int:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         if not text.startswith(_CURSOR_PREFIX):
             raise ValueError(text)
-        return int(text.removeprefix(_CURSOR_PREFIX))
+        value = int(text.removeprefix(_CURSOR_PREFIX))
+        if not 0 <= value < 2**63:
+            raise ValueError(text)
+        return value
     except ValueError:
         raise bad_input("after is not a cursor returned by this API", "after") from None

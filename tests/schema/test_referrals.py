@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from game.customers.models import Customer
 from tests import factories as f
@@ -57,3 +60,33 @@ async def test_a_code_is_applied_within_the_days_after_sign_up(gql: GraphQL) -> 
     error = await gql.error(APPLY, {"code": code}, token=late.token)
     assert error["extensions"]["reason"] == "TOO_LATE"
     assert (await gql(APPLY, {"code": code}, token=timely.token))["applyReferralCode"]["status"] == "PENDING"
+
+
+@pytest.mark.parametrize("code", ["", "AB", "ABCDEFGH1", "ABCD\x00EFG", "0OIL1234", "x" * 10_000])
+async def test_what_cannot_be_a_code_is_unknown(gql: GraphQL, code: str) -> None:
+    customer = await f.customer(gql)
+    error = await gql.error(APPLY, {"code": code}, token=customer.token)
+    assert (error["extensions"]["code"], error["extensions"]["reason"]) == ("BAD_USER_INPUT", "UNKNOWN_CODE")
+
+
+async def test_bad_review_input_is_refused_without_an_internal_error(gql: GraphQL) -> None:
+    marketer = await f.marketer_token(gql)
+    approve = "mutation($id: ID!) { approveReferralReward(id: $id) { id } }"
+    reject = "mutation($id: ID!, $r: String!) { rejectReferralReward(id: $id, reason: $r) { id } }"
+    held = "query($a: String) { heldReferralRewards(first: 5, after: $a) { hasNextPage } }"
+    for held_id in ("1", "x", str(2**70), "-3"):
+        error = await gql.error(approve, {"id": held_id}, token=marketer)
+        assert (error["extensions"]["code"], error["extensions"]["reason"]) == (
+            "NOT_FOUND",
+            "UNKNOWN_HELD_REWARD",
+        )
+    assert (await gql.error(reject, {"id": "1", "r": " "}, token=marketer))["extensions"][
+        "code"
+    ] == "BAD_USER_INPUT"
+    assert (await gql.error(reject, {"id": "1", "r": "a\x00"}, token=marketer))["extensions"]["code"] == (
+        "BAD_USER_INPUT"
+    )
+    huge = base64.urlsafe_b64encode(f"held:{2**70}".encode()).decode()
+    assert (await gql.error(held, {"a": huge}, token=marketer))["extensions"]["code"] == "BAD_USER_INPUT"
+    customer = await f.customer(gql)
+    assert (await gql.error(held, {}, token=customer.token))["extensions"]["code"] == "FORBIDDEN"
