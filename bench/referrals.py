@@ -70,8 +70,11 @@ CHAIN = "query { referralChain { level displayName } }"
 
 # What the resolvers run, in order (game/referrals/service.py: summary, chain).
 BARE_SUMMARY = (
-    ("SELECT * FROM referral_member WHERE customer_id = $1", ("me",)),
-    ("SELECT * FROM referral_setting WHERE id = 1", ()),
+    (
+        "SELECT m.code, s.levels FROM referral_member m LEFT JOIN referral_setting s ON s.id = 1 "
+        "WHERE m.customer_id = $1",
+        ("me",),
+    ),
     (repository.DOWNLINE_COUNTS_SQL, ("me", "depth")),
     (
         "SELECT c.display_name, m.status, m.referred_at FROM referral_member m "

@@ -60,6 +60,16 @@ async def member(conn: BaseDBAsyncClient, customer_id: UUID, *, lock: bool = Fal
     return await query.first()
 
 
+async def code_and_levels(conn: BaseDBAsyncClient, customer_id: UUID) -> dict[str, Any] | None:
+    """The customer's code and the configured levels (null when referrals are not configured)."""
+    return await fetch_one(
+        "SELECT m.code, s.levels FROM referral_member m LEFT JOIN referral_setting s ON s.id = 1 "
+        "WHERE m.customer_id = $1",
+        customer_id,
+        conn=conn,
+    )
+
+
 async def member_by_code(conn: BaseDBAsyncClient, code: str) -> ReferralMember | None:
     return await ReferralMember.filter(code=code).using_db(conn).first()
 

@@ -6,6 +6,7 @@ marketers call.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -281,20 +282,25 @@ async def summary(customer_id: UUID, first: int) -> Summary:
         raise bad_input("first must be between 1 and 100", "first")
     # Reads outside a transaction (a count may be a moment older than the list); only a first read that
     # creates the customer's code writes.
+    # Raw SQL: a read every app screen may show, where the ORM cost more CPU than the queries.
     conn = get_connection("default")
-    member = await repo.member(conn, customer_id)
-    if member is None:
+    found = await repo.code_and_levels(conn, customer_id)
+    if found is None:
         async with in_transaction() as tx:
-            member = await _member(tx, customer_id)
-    rules = await settings(conn)
-    depth = rules.depth if rules and rules.depth else 1
+            code = (await _member(tx, customer_id)).code
+        found = await repo.code_and_levels(conn, customer_id)
+    code = str(found["code"]) if found else code
+    levels = found["levels"] if found else None
+    if isinstance(levels, str):
+        levels = json.loads(levels)
+    depth = max((int(level["level"]) for level in levels or []), default=1)
     counts: dict[int, dict[str, int]] = {level: {} for level in range(1, depth + 1)}
     for row in await repo.downline_counts(conn, customer_id, depth):
         counts[int(row["level"])][str(row["status"])] = int(row["n"])
     referees = await repo.referees(conn, customer_id, first)
     points = await repo.points_from_referrals(conn, customer_id)
     return Summary(
-        code=member.code,
+        code=code,
         levels=[
             LevelCount(
                 level,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from game.customers.models import Customer
+from game.referrals.models import ReferralMember
 from tests import factories as f
 from tests.graphql import GraphQL
-from tests.referral_helpers import APPLY, CHAIN, chain_of, code_of, configure
+from tests.referral_helpers import APPLY, CHAIN, MY_REFERRALS, chain_of, code_of, configure
 
 
 async def test_self_referral_cycles_and_second_referrers_are_refused(gql: GraphQL) -> None:
@@ -90,3 +92,17 @@ async def test_bad_review_input_is_refused_without_an_internal_error(gql: GraphQ
     assert (await gql.error(held, {"a": huge}, token=marketer))["extensions"]["code"] == "BAD_USER_INPUT"
     customer = await f.customer(gql)
     assert (await gql.error(held, {}, token=customer.token))["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_customer_from_before_referrals_gets_a_code_on_first_read(gql: GraphQL) -> None:
+    customer = await f.customer(gql)
+    await ReferralMember.filter(
+        customer_id=customer.id
+    ).delete()  # as migration 0015 leaves existing customers
+
+    summary = (await gql(MY_REFERRALS, token=customer.token))["myReferrals"]
+
+    assert re.fullmatch("[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}", summary["code"])
+    assert summary["link"].endswith(summary["code"])
+    assert summary["levels"] == [{"level": 1, "pending": 0, "qualified": 0, "held": 0}]
+    assert await code_of(gql, customer) == summary["code"]
