@@ -232,6 +232,9 @@ async def _claw_back(s: Situation) -> Reacted:
     if qualification.status in PAID:
         for reward in sorted(qualification.rewards, key=lambda r: int(r["level"])):
             customer_id, level = UUID(str(reward["customer_id"])), int(reward["level"])
+            # withdraw reads the balance (a stop-at-zero policy takes at most what it holds): lock it first,
+            # up the chain in level order as everywhere else, since only the referee's row is ours.
+            await repo.lock_balance(conn, customer_id)
             withdrawn = await withdraw(
                 conn,
                 customer_id,
