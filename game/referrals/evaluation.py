@@ -89,16 +89,20 @@ async def _qualify(s: Situation, facts: dict[str, Any]) -> Reacted:
     now = datetime.now(UTC)
     signals = await _signals(conn, referee, pending, upline, referrer_id, now)
     status = QualificationStatus.HELD if signals else QualificationStatus.PAID
-    # The ORM writes this row, so that its times compare with the ORM's filters on SQLite too (cap counts).
-    await ReferralQualification.create(
-        referee_id=referee,
-        referrer_id=referrer_id,
-        event_id=s.event.id,
-        rewards=rewards,
-        signals=signals,
-        status=status,
-        created_at=now,
-        using_db=conn,
+    # Raw SQL on this path, as in process_event: the ORM's query building costs more CPU than the queries
+    # (times are written as the ORM writes them, on SQLite too, so its filters compare them).
+    await insert(
+        conn,
+        "referral_qualification",
+        {
+            "referee_id": referee,
+            "referrer_id": referrer_id,
+            "event_id": s.event.id,
+            "rewards": rewards,
+            "signals": signals,
+            "status": status.value,
+            "created_at": now,
+        },
     )
     member_status = MemberStatus.HELD if signals else MemberStatus.QUALIFIED
     await execute(
