@@ -33,6 +33,7 @@ bench: install  ## needs PostgreSQL and Redis: DATABASE_URL (default the local `
 	$(BIN)/python bench/earn.py
 	$(BIN)/python bench/evaluate.py
 	$(BIN)/python bench/leaderboard.py
+	$(BIN)/python bench/referrals.py
 
 schema: install
 	$(BIN)/tessera export-schema

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Where a programme's days begin: daily, weekly and monthly challenges restart at its midnight.
     programme_timezone: str = "UTC"
 
+    # What myReferrals.link starts with; the customer's code is appended.
+    referral_link_base: str = "https://tessera.example/join?ref="
+
     track_event_limit: int = 30
     track_event_window_s: int = 60
 

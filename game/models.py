@@ -15,4 +15,5 @@ MODEL_MODULES = [
     "game.rules.models",
     "game.awards.models",
     "game.leaderboards.models",
+    "game.referrals.models",
 ]

@@ -38,6 +38,8 @@ from schema.leaderboards.queries import LeaderboardQueries
 from schema.leaderboards.subscriptions import LeaderboardSubscriptions
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
+from schema.referrals.mutations import ReferralMutations
+from schema.referrals.queries import ReferralQueries
 from schema.settings import SchemaSettings
 from schema.streaks.mutations import StreakMutations
 from schema.streaks.queries import StreakQueries
@@ -56,6 +58,7 @@ class Query(
     StreakQueries,
     AwardQueries,
     LeaderboardQueries,
+    ReferralQueries,
 ):
     pass
 
@@ -78,6 +81,7 @@ class Mutation(
     StreakMutations,
     AwardMutations,
     LeaderboardMutations,
+    ReferralMutations,
 ):
     pass
 

@@ -15,6 +15,7 @@ from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalEr
 
 from game.challenges import backfill
 from game.events import processing
+from game.events.queue import enqueue_processing
 from game.leaderboards import rebuild as boards
 from game.leaderboards import seasons
 from game.leaderboards import service as leaderboards
@@ -38,6 +39,8 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
     if processed.outcome is processing.Outcome.ALREADY_PROCESSED and processed.customer_id is not None:
         # The first run may have died between its commit and the mirror: mirroring again is harmless.
         await leaderboards.resync_customer(ctx["redis"], processed.customer_id, tz)
+    for recorded in processed.events:
+        await enqueue_processing(ctx["redis"], recorded)
     return processed.outcome.value
 
 

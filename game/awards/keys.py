@@ -23,6 +23,7 @@ class Reason(StrEnum):
     STREAK = "streak"
     CLAWBACK = "clawback"
     LEADERBOARD_PRIZE = "leaderboard"
+    REFERRAL = "referral"
 
 
 def purchase(source: str, order_id: str) -> str:
@@ -65,6 +66,17 @@ def streak_length(key: str) -> int:
 def leaderboard_prize(board_key: str, season: str, customer_id: UUID) -> str:
     """A board's prize for one season: one per customer and season, whatever their rank."""
     return f"leaderboard:{board_key}:{season}:{customer_id}"
+
+
+def referral(referee_id: UUID, level: int) -> str:
+    """A referee's qualification reward: level 0 is the referee's own, level n the n-th referrer up its chain.
+    Granted as withdrawable, so a requalification after a clawback pays under `again(key, n)`."""
+    return f"referral:{referee_id}:{level}"
+
+
+def referral_qualified_event(referee_id: UUID, purchase_event_id: int) -> str:
+    """The idempotency key of the `referral_qualified` event a qualification records for the referrer."""
+    return f"referral_qualified:{referee_id}:{purchase_event_id}"
 
 
 def again(key: str, times: int) -> str:

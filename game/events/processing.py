@@ -25,6 +25,7 @@ from game.events.reactions import Reacted, Reaction, Refunded, Situation
 from game.leaderboards import engine as leaderboards
 from game.leaderboards.ranking import Standing
 from game.live import Update, publish_all
+from game.referrals import evaluation as referrals
 from game.rules.facts import facts_of
 from game.rules.generation import GENERATION_COLUMNS, GENERATION_JOIN, SHARED_LOCK_SQL, Generation
 from game.sql import execute, fetch_one
@@ -32,8 +33,15 @@ from game.streaks import service as streaks
 
 # Every capability the engine runs over an event, in this order: a new one is one line here. Challenges come
 # first: their progress rows and budgets are locked before any reaction posts to the customer's balance.
-# Leaderboards come last: they count what the others paid.
-REACTIONS: tuple[Reaction, ...] = (challenges.react, badges.react, streaks.react, leaderboards.react)
+# Referrals post to other customers' balances (the referee's upline), after the referee's own; leaderboards
+# come last: they count what the others paid.
+REACTIONS: tuple[Reaction, ...] = (
+    challenges.react,
+    badges.react,
+    streaks.react,
+    referrals.react,
+    leaderboards.react,
+)
 
 
 class Outcome(StrEnum):
@@ -50,6 +58,8 @@ class Processed:
     awards: list[Granted] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
     standings: list[Standing] = field(default_factory=list)
+    # Events the reactions recorded, for the workers to process after commit.
+    events: list[int] = field(default_factory=list)
 
     @property
     def notifications(self) -> list[str]:
@@ -97,7 +107,14 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
             generation.number,
             event.id,
         )
-    return Processed(Outcome.PROCESSED, event.customer_id, reacted.awards, reacted.updates, reacted.standings)
+    return Processed(
+        Outcome.PROCESSED,
+        event.customer_id,
+        reacted.awards,
+        reacted.updates,
+        reacted.standings,
+        reacted.events,
+    )
 
 
 async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> tuple[Event, int | None] | None:

@@ -42,11 +42,14 @@ class Reacted:
     updates: list[Update] = field(default_factory=list)
     # Scores moved on leaderboards, mirrored into Redis after commit (game/leaderboards/store.py).
     standings: list[Standing] = field(default_factory=list)
+    # Events a reaction recorded (e.g. `referral_qualified` for a referrer), to process after commit.
+    events: list[int] = field(default_factory=list)
 
     def add(self, other: Reacted) -> None:
         self.awards += other.awards
         self.updates += other.updates
         self.standings += other.standings
+        self.events += other.events
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,8 @@ class PurchaseInput:
     occurred_at: datetime | None = None
     channel: str | None = None
     items: Sequence[Item] = ()
+    # The till's opaque token of the card or wallet paid with; referral fraud checks compare them.
+    payment_fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,9 @@ def _validate_purchase(data: PurchaseInput) -> None:
         raise bad_input(f"amountCents must be between 1 and {MAX_AMOUNT_MINOR}", "amountCents")
     if data.channel is not None and not 1 <= len(data.channel) <= 40:
         raise bad_input("channel must have 1 to 40 characters", "channel")
+    fingerprint = data.payment_fingerprint
+    if fingerprint is not None and (not 1 <= len(fingerprint) <= 128 or not fingerprint.isprintable()):
+        raise bad_input("paymentFingerprint must be 1 to 128 printable characters", "paymentFingerprint")
     if len(data.items) > MAX_ITEMS:
         raise bad_input(f"at most {MAX_ITEMS} items per purchase", "items")
     for i, item in enumerate(data.items):
@@ -117,6 +122,8 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
         "channel": data.channel,
         "items": [asdict(item) for item in data.items],
     }
+    if data.payment_fingerprint is not None:  # only when sent: earlier requests keep their payload hash
+        payload["payment_fingerprint"] = data.payment_fingerprint
     new = NewEvent(customer_id, "purchase", source, f"purchase:{data.order_id}", payload, occurred_at)
     award_key, eco_award_key = keys.purchase(source, data.order_id), keys.eco_bonus(source, data.order_id)
 

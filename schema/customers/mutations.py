@@ -13,6 +13,7 @@ from game.access.viewer import Role
 from game.customers.service import authenticate, email_key, existing_customer_id, register
 from game.customers.tags import set_tags
 from game.limits import Limit
+from game.referrals.service import join, referrer_of_code, validate_device_id
 from schema.context import Info
 from schema.customers.types import (
     AuthPayload,
@@ -65,9 +66,13 @@ class CustomerMutations:
         self, info: Info, input: Annotated[RegisterInput, strawberry.argument(description="The new account.")]
     ) -> AuthPayload:
         await guarded_register(info.context.arq, _client_ip(info), _limits(info))
+        validate_device_id(input.device_id)
+        if input.referral_code is not None:  # checked before the account exists: a refusal creates nothing
+            await referrer_of_code(input.referral_code)
         customer = await register(
             input.email, input.password, input.display_name, input.locale, input.timezone
         )
+        await join(customer.id, input.referral_code, input.device_id)
         tokens = await open_session(customer.id, Role.CUSTOMER, _lifetimes(info))
         return AuthPayload(
             token=tokens.access,

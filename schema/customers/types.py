@@ -8,6 +8,7 @@ import strawberry
 
 from game.customers.models import Customer as CustomerModel
 from game.ledger.service import history
+from game.referrals.service import referral_code
 from schema.context import Info
 from schema.ledger.types import LedgerConnection, Points, decode_cursor
 
@@ -25,6 +26,14 @@ class Customer:
     )
     timezone: str = strawberry.field(description="IANA name, e.g. 'Europe/Paris'.")
     created_at: datetime = strawberry.field(description="When the customer registered.")
+
+    @strawberry.field(
+        description="The customer's referral code to share: 8 characters without 0, O, 1, I or L (case, "
+        "spaces "
+        "and dashes do not matter when typed)."
+    )
+    async def referral_code(self) -> str:
+        return await referral_code(UUID(self.id))
 
     @strawberry.field(description="The points balance.")
     async def points(self, info: Info) -> Points:
@@ -97,6 +106,16 @@ class RegisterInput:
         default="en", description="A language tag such as 'fr' or 'en-GB', at most 16 characters."
     )
     timezone: str = strawberry.field(default="UTC", description="IANA name, e.g. 'Europe/Paris'.")
+    referral_code: str | None = strawberry.field(
+        default=None,
+        description="A friend's referral code; BAD_USER_INPUT with reason UNKNOWN_CODE "
+        "if no customer has it, and then no account is created.",
+    )
+    device_id: str | None = strawberry.field(
+        default=None,
+        description="The app's device identifier (1 to 128 printable characters), kept to spot one device "
+        "behind a referrer and their referee.",
+    )
 
 
 @strawberry.type(description="A refreshed session: a new access token and the next refresh token.")

@@ -105,9 +105,15 @@ class PointsChangeReason(Enum):
     CHALLENGE = strawberry.enum_value(Reason.CHALLENGE.value, description="A challenge's reward.")
     BADGE = strawberry.enum_value(Reason.BADGE.value, description="A badge level's reward.")
     STREAK = strawberry.enum_value(Reason.STREAK.value, description="A streak milestone's reward.")
+    REFERRAL = strawberry.enum_value(
+        Reason.REFERRAL.value,
+        description="A referral reward: your own welcome bonus, or a referee's qualifying purchase down "
+        "your chain.",
+    )
     CLAWBACK = strawberry.enum_value(
         Reason.CLAWBACK.value,
-        description="A challenge, badge level or streak milestone withdrawn because a refund undid it.",
+        description="A challenge, badge level, streak milestone or referral reward withdrawn because a "
+        "refund undid it.",
     )
     LEADERBOARD_PRIZE = strawberry.enum_value(
         Reason.LEADERBOARD_PRIZE.value, description="A leaderboard prize, paid when a season closed."

@@ -55,6 +55,13 @@ class RecordPurchaseInput:
         description="At most 200. What they do not cover of the amount earns the base rate; when they add up "
         "to more than was paid (discounts), each weighs in proportion.",
     )
+    payment_fingerprint: str | None = strawberry.field(
+        default=None,
+        description="An opaque token of the card or wallet paid with (1 to 128 printable characters), as the "
+        "payment provider gives it; a referee and their upline paying with the same one holds referral "
+        "rewards "
+        "for review.",
+    )
 
 
 @strawberry.type(description="What a purchase earned.")
@@ -118,6 +125,7 @@ class PurchaseMutations:
             items=[
                 Item(i.sku, i.category, i.quantity, i.unit_price_cents, i.eco) for i in (input.items or [])
             ],
+            payment_fingerprint=input.payment_fingerprint,
         )
         source = info.context.viewer.source or ""
         result = await record_purchase(info.context.arq, source, data)
