@@ -16,6 +16,7 @@ from arq.connections import ArqRedis
 from game.challenges import backfill
 from game.events.processing import unprocessed_event_ids
 from game.events.queue import enqueue_processing
+from game.notifications import campaigns
 from game.notifications import service as notifications
 
 
@@ -44,6 +45,8 @@ async def requeue_lost(arq: ArqRedis, older_than: timedelta) -> Requeued:
     while unsent := await notifications.unsent(older_than, PAGE, after):
         await notifications.enqueue_delivery(arq, [key for _, key in unsent])
         sent, after = sent + len(unsent), unsent[-1][0]
+    for campaign in await campaigns.unfinished_campaigns(older_than):
+        await campaigns.enqueue_campaign(arq, campaign)
     unfinished = await backfill.unfinished_backfills(older_than=older_than)
     for challenge_id, after_event_id in unfinished:
         await backfill.enqueue_backfill(arq, challenge_id, after_event_id)

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import aiohttp
 from arq import cron
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
 
 from game.events.queue import BACKFILL_CHALLENGE, PROCESS_EVENT
-from game.notifications.service import DELIVER_NOTIFICATION
-from workers.tasks import backfill_challenge, deliver_notification, process_event, requeue_unprocessed
+from game.notifications.campaigns import SEND_CAMPAIGN
+from game.notifications.push import Sender
+from game.notifications.service import DELIVER_NOTIFICATION, PUSH_NOTIFICATION
+from workers.tasks import (
+    backfill_challenge,
+    deliver_notification,
+    process_event,
+    push_notification,
+    requeue_unprocessed,
+    send_campaign,
+)
 
 
 class WorkerSettings(Protocol):
@@ -36,6 +46,18 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
+        # One HTTP session per worker for every push: its connection pool keeps the push services' TLS
+        # connections open between jobs.
+        session = aiohttp.ClientSession()
+        ctx["push_session"] = session
+        ctx["push_sender"] = Sender(
+            session, settings.vapid_private_key, settings.vapid_subject, settings.push_timeout_s
+        )
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        session = ctx.get("push_session")
+        if session is not None:
+            await session.close()
 
     timeout_s = settings.worker_job_timeout_s
     return Worker(
@@ -43,12 +65,21 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
             func(process_event, name=PROCESS_EVENT, timeout=timeout_s, max_tries=10),
             func(backfill_challenge, name=BACKFILL_CHALLENGE, timeout=timeout_s, max_tries=5),
             func(deliver_notification, name=DELIVER_NOTIFICATION, timeout=timeout_s, max_tries=5),
+            # arq counts a Retry as a try: one more than push_max_tries lets the last try record its failure.
+            func(
+                push_notification,
+                name=PUSH_NOTIFICATION,
+                timeout=timeout_s,
+                max_tries=settings.push_max_tries + 1,
+            ),
+            func(send_campaign, name=SEND_CAMPAIGN, timeout=timeout_s, max_tries=10),
         ],
         # arq sizes every in-progress lock from the longest timeout of all functions, crons included: a
         # longer cron timeout would hold a crashed worker's jobs back for that long.
         cron_jobs=[cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=timeout_s)],
         redis_pool=redis,
         on_startup=startup,
+        on_shutdown=shutdown,
         handle_signals=handle_signals,
         max_jobs=settings.worker_max_jobs,
         job_timeout=timeout_s,
