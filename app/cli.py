@@ -69,7 +69,23 @@ def _parser() -> argparse.ArgumentParser:
         "enqueue the job of every unprocessed event, unsent notification and unfinished backfill "
         "(after Redis was wiped or restored, without waiting for the worker's cron)",
     )
+    vapid = sub.add_parser("vapid", help="VAPID keys for Web Push", description="VAPID keys for Web Push")
+    vapid_sub = vapid.add_subparsers(title="vapid commands")
+    p = vapid_sub.add_parser(
+        "generate",
+        help="print a new key pair: the private key for TESSERA_VAPID_PRIVATE_KEY and its public key",
+    )
+    p.set_defaults(run=_vapid_generate)
     return parser
+
+
+def _vapid_generate(_settings: Settings, _args: argparse.Namespace) -> int:
+    from game.notifications import vapid
+
+    private, public = vapid.generate()
+    print(f"TESSERA_VAPID_PRIVATE_KEY={private}")
+    print(f"# public key (vapidPublicKey, applicationServerKey): {public}")
+    return 0
 
 
 async def _with_db(settings: Settings, body: Callable[[], Awaitable[T]]) -> T:

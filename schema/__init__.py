@@ -34,6 +34,9 @@ from schema.errors import ErrorCodes, TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.input_guard import BOUNDED_DATETIME, InputGuard
 from schema.ledger.subscriptions import LedgerSubscriptions
+from schema.notifications.mutations import NotificationMutations
+from schema.notifications.queries import NotificationQueries
+from schema.notifications.subscriptions import NotificationSubscriptions
 from schema.purchases.mutations import PurchaseMutations
 from schema.settings import SchemaSettings
 from schema.streaks.mutations import StreakMutations
@@ -45,7 +48,14 @@ from schema.streaks.queries import StreakQueries
     "<token> from login), a marketer (token from marketerLogin), or anyone."
 )
 class Query(
-    CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries, StreakQueries, AwardQueries
+    CustomerQueries,
+    EarnQueries,
+    ChallengeQueries,
+    BadgeQueries,
+    EcoQueries,
+    StreakQueries,
+    AwardQueries,
+    NotificationQueries,
 ):
     pass
 
@@ -67,6 +77,7 @@ class Mutation(
     EcoMutations,
     StreakMutations,
     AwardMutations,
+    NotificationMutations,
 ):
     pass
 
@@ -75,7 +86,9 @@ class Mutation(
     description="Live updates for the signed-in customer, over WebSocket (graphql-transport-ws), the token "
     'in the connection_init payload as {"authorization": "Bearer <token>"}.'
 )
-class Subscription(LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptions):
+class Subscription(
+    LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptions, NotificationSubscriptions
+):
     pass
 
 
