@@ -28,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # arq reports each job at INFO; uvicorn configures its own loggers.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.run is _vapid_generate:  # a production host without keys yet must be able to make them
+        return int(_vapid_generate(None, args))
     settings = load_settings()
     result = args.run(settings, args)
     return int(asyncio.run(result) if asyncio.iscoroutine(result) else result or 0)
@@ -79,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _vapid_generate(_settings: Settings, _args: argparse.Namespace) -> int:
+def _vapid_generate(_settings: Settings | None, _args: argparse.Namespace) -> int:
     from game.notifications import vapid
 
     private, public = vapid.generate()

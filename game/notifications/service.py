@@ -45,7 +45,7 @@ MAX_DEVICES = 20
 
 
 def channel(customer_id: UUID) -> str:
-    return f"notifications:{customer_id}"
+    return f"tessera:notifications:{customer_id}"
 
 
 async def queue_notification(
