@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
 from game.after_commit import best_effort
-from game.customers.models import Customer
 from game.errors import bad_input
 from game.live import Update
 from game.notifications import templates
@@ -29,15 +29,13 @@ from game.notifications.models import (
     Notification,
     NotificationKind,
     NotificationPreference,
-    PushAttempt,
-    PushDelivery,
     PushOutcome,
     PushStatus,
     PushSubscription,
 )
 from game.notifications.push import Answer, Sender, check_endpoint, check_keys
 from game.notifications.templates import KINDS, Category
-from game.sql import execute
+from game.sql import execute, fetch_all, fetch_one
 
 DELIVER_NOTIFICATION = "deliver_notification"
 PUSH_NOTIFICATION = "push_notification"
@@ -213,21 +211,60 @@ async def mark_read(customer_id: UUID, ids: list[int] | None) -> int:
     return await rows.update(read_at=datetime.now(UTC))
 
 
-def message(notification: Notification, locale: str) -> dict[str, Any]:
+def message(
+    notification_id: int, kind: NotificationKind, payload: dict[str, Any], created_at: datetime, locale: str
+) -> dict[str, Any]:
     """What the app shows and the push carries: rendered in the customer's language."""
-    text = templates.render(notification.kind, notification.payload, locale)
+    text = templates.render(kind, payload, locale)
     return {
-        "id": notification.id,
-        "kind": notification.kind.value,
+        "id": notification_id,
+        "kind": kind.value,
         "title": text.title,
         "body": text.body,
         "language": text.language,
-        "link": notification.payload.get("link"),
-        "createdAt": notification.created_at.isoformat(),
+        "link": payload.get("link"),
+        "createdAt": created_at.isoformat(),
     }
 
 
 # ----------------------------------------------------------------------------------------------- delivery
+# The delivery jobs run once per notification and per device: hand-written SQL, one statement per read.
+
+_TO_PLAN = (
+    "SELECT n.id, n.customer_id, n.kind, n.payload, n.created_at, n.sent_at, c.locale, c.timezone, "
+    "p.opted_out, p.marketing, p.quiet_start_min, p.quiet_end_min, p.daily_cap, s.id AS subscription_id "
+    "FROM notification n JOIN customer c ON c.id = n.customer_id "
+    "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id "
+    "LEFT JOIN push_subscription s ON s.customer_id = n.customer_id "
+    "WHERE n.key = $1 ORDER BY s.id"
+)
+_TO_PUSH = (
+    "SELECT s.endpoint, s.p256dh, s.auth, n.customer_id, n.kind, n.payload, n.created_at, c.locale, "
+    "c.timezone, p.daily_cap, EXISTS (SELECT 1 FROM push_delivery d WHERE d.notification_id = n.id "
+    "AND d.subscription_id = s.id) AS delivered "
+    "FROM push_subscription s JOIN notification n ON n.id = $1 JOIN customer c ON c.id = n.customer_id "
+    "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id WHERE s.id = $2"
+)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _moment(value: Any) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _row_preferences(row: dict[str, Any]) -> Preferences:
+    return Preferences(
+        tuple(Category(c) for c in _json(row["opted_out"]) or ()),
+        bool(row["marketing"]),
+        row["quiet_start_min"],
+        row["quiet_end_min"],
+        row["daily_cap"],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,34 +280,48 @@ class Planned:
 async def deliver(arq: ArqRedis, key: str, now: datetime | None = None) -> Planned:
     """Plans the pushes of one notification. Jobs are enqueued before the row is marked: a run killed in
     between enqueues again under the same job ids, which arq refuses to double."""
-    notification = await Notification.get_or_none(key=key)
-    if notification is None or notification.sent_at is not None:
+    conn = get_connection("default")
+    rows = await fetch_all(conn, _TO_PLAN, key)
+    if not rows or rows[0]["sent_at"] is not None:
         return Planned(None, 0, None, None)
-    customer = await Customer.get(id=notification.customer_id)
-    prefs = await preferences(customer.id)
+    row = rows[0]
+    notification_id, kind = int(row["id"]), NotificationKind(row["kind"])
+    customer_id = UUID(str(row["customer_id"]))
+    prefs = _row_preferences(row)
     now = now or datetime.now(UTC)
-    devices = [s.id for s in await PushSubscription.filter(customer_id=customer.id).order_by("id").only("id")]
+    devices = [int(r["subscription_id"]) for r in rows if r["subscription_id"] is not None]
     until = None
-    if not prefs.allows(KINDS[notification.kind].category):
+    if not prefs.allows(KINDS[kind].category):
         status = PushStatus.SKIPPED
     elif not devices:
         status = PushStatus.INBOX_ONLY
     else:
         status = PushStatus.QUEUED
-        until = prefs.quiet_until(now, ZoneInfo(customer.timezone))
+        until = prefs.quiet_until(now, ZoneInfo(row["timezone"]))
         for device in devices:
             await arq.enqueue_job(
                 PUSH_NOTIFICATION,
-                notification.id,
+                notification_id,
                 device,
                 _job_id=push_job_id(key, device),
                 _defer_until=until,
             )
     jobs = len(devices) if status is PushStatus.QUEUED else 0
-    marked = await Notification.filter(id=notification.id, sent_at=None).update(
-        sent_at=now, push_status=status, push_jobs=jobs
+    marked = await fetch_all(
+        conn,
+        "UPDATE notification SET sent_at = $1, push_status = $2, push_jobs = $3 "
+        "WHERE id = $4 AND sent_at IS NULL RETURNING id",
+        now,
+        status.value,
+        jobs,
+        notification_id,
     )
-    update = Update(channel(customer.id), message(notification, customer.locale)) if marked else None
+    update = None
+    if marked:
+        said = message(
+            notification_id, kind, _json(row["payload"]), _moment(row["created_at"]), row["locale"]
+        )
+        update = Update(channel(customer_id), said)
     return Planned(status, jobs, until, update)
 
 
@@ -298,28 +349,34 @@ async def push(
     sender: Sender, notification_id: int, subscription_id: int, job_try: int, max_tries: int
 ) -> PushResult:
     """Sends one notification to one device, once; every try is recorded in `push_attempt`."""
-    if await PushDelivery.exists(notification_id=notification_id, subscription_id=subscription_id):
+    row = await fetch_one(_TO_PUSH, notification_id, subscription_id)
+    if row is None:
+        return PushResult(Pushed.NO_DEVICE)  # unsubscribed, deleted after a 410, or no such notification
+    if row["delivered"]:
         return PushResult(Pushed.ALREADY)
-    device = await PushSubscription.get_or_none(id=subscription_id)
-    notification = await Notification.get_or_none(id=notification_id)
-    if device is None or notification is None:
-        return PushResult(Pushed.NO_DEVICE)
-    customer = await Customer.get(id=notification.customer_id)
-    prefs = await preferences(customer.id)
+    customer_id = UUID(str(row["customer_id"]))
     now = datetime.now(UTC)
-    if prefs.daily_cap is not None and await _pushed_today(customer, now) >= prefs.daily_cap:
-        await _attempt(notification_id, subscription_id, None, PushOutcome.CAPPED, "daily cap reached")
-        return PushResult(Pushed.CAPPED)
-    kind = KINDS[notification.kind]
-    data = json.dumps(message(notification, customer.locale), separators=(",", ":"))
+    if row["daily_cap"] is not None:
+        if await _pushed_today(customer_id, ZoneInfo(row["timezone"]), now) >= row["daily_cap"]:
+            await _attempt(notification_id, subscription_id, None, PushOutcome.CAPPED, "daily cap reached")
+            return PushResult(Pushed.CAPPED)
+    kind = NotificationKind(row["kind"])
+    said = message(notification_id, kind, _json(row["payload"]), _moment(row["created_at"]), row["locale"])
+    data = json.dumps(said, separators=(",", ":"))
+    about = KINDS[kind]
     answer = await sender.send(
-        device.endpoint, device.p256dh, device.auth, data, kind.ttl_s, kind.urgency.value, kind.topic
+        row["endpoint"], row["p256dh"], row["auth"], data, about.ttl_s, about.urgency.value, about.topic
     )
-    return await _record(notification, device, answer, job_try, max_tries)
+    return await _record(notification_id, subscription_id, customer_id, answer, job_try, max_tries)
 
 
 async def _record(
-    notification: Notification, device: PushSubscription, answer: Answer, job_try: int, max_tries: int
+    notification_id: int,
+    subscription_id: int,
+    customer_id: UUID,
+    answer: Answer,
+    job_try: int,
+    max_tries: int,
 ) -> PushResult:
     status = answer.status
     if status is not None and 200 <= status < 300:
@@ -328,25 +385,27 @@ async def _record(
                 conn,
                 "INSERT INTO push_delivery (notification_id, subscription_id, customer_id, delivered_at) "
                 "VALUES ($1, $2, $3, $4) ON CONFLICT (notification_id, subscription_id) DO NOTHING",
-                notification.id,
-                device.id,
-                notification.customer_id,
+                notification_id,
+                subscription_id,
+                customer_id,
                 datetime.now(UTC),
             )
-            await _attempt(notification.id, device.id, status, PushOutcome.DELIVERED, answer.reason, conn)
+            await _attempt(
+                notification_id, subscription_id, status, PushOutcome.DELIVERED, answer.reason, conn
+            )
         return PushResult(Pushed.DELIVERED)
     if status in (404, 410):
         async with in_transaction() as conn:
-            await PushSubscription.filter(id=device.id).using_db(conn).delete()
-            await _attempt(notification.id, device.id, status, PushOutcome.GONE, answer.reason, conn)
+            await execute(conn, "DELETE FROM push_subscription WHERE id = $1", subscription_id)
+            await _attempt(notification_id, subscription_id, status, PushOutcome.GONE, answer.reason, conn)
         return PushResult(Pushed.GONE)
     transient = status is None or status == 429 or status >= 500
     if transient and job_try < max_tries:
-        await _attempt(notification.id, device.id, status, PushOutcome.RETRY, answer.reason)
+        await _attempt(notification_id, subscription_id, status, PushOutcome.RETRY, answer.reason)
         backoff = min(2.0 ** (job_try - 1), 300.0)
         wait = answer.retry_after_s if answer.retry_after_s is not None else backoff
         return PushResult(Pushed.RETRY, min(wait, 3600.0))
-    await _attempt(notification.id, device.id, status, PushOutcome.FAILED, answer.reason)
+    await _attempt(notification_id, subscription_id, status, PushOutcome.FAILED, answer.reason)
     return PushResult(Pushed.FAILED)
 
 
@@ -358,19 +417,26 @@ async def _attempt(
     reason: str,
     conn: BaseDBAsyncClient | None = None,
 ) -> None:
-    await PushAttempt.create(
-        notification_id=notification_id,
-        subscription_id=subscription_id,
-        status=status,
-        outcome=outcome,
-        reason=reason[:300],
-        using_db=conn,
+    await execute(
+        conn or get_connection("default"),
+        "INSERT INTO push_attempt (notification_id, subscription_id, status, outcome, reason, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        notification_id,
+        subscription_id,
+        status,
+        outcome.value,
+        reason[:300],
+        datetime.now(UTC),
     )
 
 
-async def _pushed_today(customer: Customer, now: datetime) -> int:
+async def _pushed_today(customer_id: UUID, tz: ZoneInfo, now: datetime) -> int:
     """Notifications pushed to the customer since their local midnight (one per notification, not device)."""
-    tz = ZoneInfo(customer.timezone)
     midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz).astimezone(UTC)
-    rows = PushDelivery.filter(customer_id=customer.id, delivered_at__gte=midnight)
-    return len(set(await rows.values_list("notification_id", flat=True)))
+    row = await fetch_one(
+        "SELECT COUNT(DISTINCT notification_id) AS n FROM push_delivery "
+        "WHERE customer_id = $1 AND delivered_at >= $2",
+        customer_id,
+        midnight,
+    )
+    return int(row["n"]) if row else 0
