@@ -26,8 +26,10 @@ from game.notifications.models import NotificationKind, PushAttempt
 from game.notifications.push import Sender
 from game.notifications.service import enqueue_delivery, queue_notification
 from tests import factories as f
+from tests.challenge_helpers import process_all
 from tests.graphql import GraphQL
 from tests.push_receiver import Device, Receiver, receiving
+from tests.workers.test_challenge_evaluation import challenge, count_step, rule, setup
 from workers.settings import build_worker
 from workers.tasks import deliver_notification, push_notification
 
@@ -144,6 +146,26 @@ async def test_a_reward_is_pushed_encrypted_in_the_customers_language_and_lands_
     assert marked == {"markNotificationsRead": 1}
     assert (await inbox(gql, alice, unread=True))["notifications"]["edges"] == []
     assert (await inbox(gql, alice))["unreadNotificationCount"] == 0
+
+
+async def test_a_challenge_the_engine_completes_is_pushed(
+    gql: GraphQL, settings: Settings, receiver: Receiver, redis: Redis
+) -> None:
+    marketer, alice, till = await setup(gql)
+    device = receiver.device()
+    await register(gql, alice, device)
+    await challenge(gql, marketer, rule(count_step("purchase", 1)))
+    await till.buy()
+
+    await process_all(settings, redis)  # the engine: reward, inbox row, delivery job
+    await run_worker(settings)
+
+    [payload] = receiver.payloads(device)
+    assert (payload["kind"], payload["title"], payload["body"]) == (
+        "challenge_completed",
+        "Défi réussi",
+        "Habitué : +50 points",
+    )
 
 
 async def test_a_gone_subscription_is_deleted_and_the_attempt_recorded(
