@@ -168,7 +168,8 @@ async def _requeue(settings: Settings, _args: argparse.Namespace) -> int:
         async with database(resolved), arq_pool(resolved.redis_url) as arq:
             done = await requeue_lost(arq, older_than=timedelta(0))
     print(
-        f"enqueued {done.events} event(s), {done.notifications} notification(s), {done.backfills} backfill(s)"
+        f"enqueued {done.events} event(s), {done.notifications} notification(s), "
+        f"{done.backfills} backfill(s), {done.campaigns} campaign(s)"
         " (a job still queued is not doubled)"
     )
     return 0

@@ -25,10 +25,11 @@ class Requeued:
     events: int
     notifications: int
     backfills: int
+    campaigns: int = 0
 
     @property
     def total(self) -> int:
-        return self.events + self.notifications + self.backfills
+        return self.events + self.notifications + self.backfills + self.campaigns
 
 
 PAGE = 1000
@@ -45,9 +46,10 @@ async def requeue_lost(arq: ArqRedis, older_than: timedelta) -> Requeued:
     while unsent := await notifications.unsent(older_than, PAGE, after):
         await notifications.enqueue_delivery(arq, [key for _, key in unsent])
         sent, after = sent + len(unsent), unsent[-1][0]
-    for campaign in await campaigns.unfinished_campaigns(older_than):
+    lost_campaigns = await campaigns.unfinished_campaigns(older_than)
+    for campaign in lost_campaigns:
         await campaigns.enqueue_campaign(arq, campaign)
     unfinished = await backfill.unfinished_backfills(older_than=older_than)
     for challenge_id, after_event_id in unfinished:
         await backfill.enqueue_backfill(arq, challenge_id, after_event_id)
-    return Requeued(events, sent, len(unfinished))
+    return Requeued(events, sent, len(unfinished), len(lost_campaigns))
