@@ -89,12 +89,20 @@ asyncio.run(main())
 """
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 @dataclass
 class Run:
     what: str
     pushes: int
     seconds: float
     cpu_s: float
+    machine_busy: float = 0.0  # share of all cores busy during the run (PostgreSQL, Redis, receiver too)
 
     @property
     def rate(self) -> float:
@@ -164,19 +172,22 @@ async def worker_run(settings: Settings, keys: list[str]) -> Run:
     await enqueue_delivery(pool, keys)
     worker = build_worker(settings, pool, handle_signals=False)
     worker.burst = True
+    busy, total = machine_busy()
     cpu, started = time.process_time(), perf_counter()
     try:
         await asyncio.wait_for(worker.async_run(), RUN_LIMIT_S)
     finally:
         seconds, cpu_s = perf_counter() - started, time.process_time() - cpu
+        busy_after, total_after = machine_busy()
         await worker.close()
-    return Run("worker", len(keys), seconds, cpu_s)
+    return Run("worker", len(keys), seconds, cpu_s, (busy_after - busy) / (total_after - total))
 
 
 async def bare_run(
     settings: Settings, devices: list[tuple[str, str, str]], data: str, concurrency: int
 ) -> Run:
     gate = asyncio.Semaphore(concurrency)
+    busy, total = machine_busy()
     cpu, started = time.process_time(), perf_counter()
     async with aiohttp.ClientSession() as session:
         sender = Sender(session, settings.vapid_private_key, settings.vapid_subject, settings.push_timeout_s)
@@ -187,7 +198,11 @@ async def bare_run(
                 assert answer.status == 201, answer
 
         await asyncio.gather(*(one(*device) for device in devices))
-    return Run("bare webpush_async", len(devices), perf_counter() - started, time.process_time() - cpu)
+    seconds, cpu_s = perf_counter() - started, time.process_time() - cpu
+    busy_after, total_after = machine_busy()
+    return Run(
+        "bare webpush_async", len(devices), seconds, cpu_s, (busy_after - busy) / (total_after - total)
+    )
 
 
 async def bench(var_dir: Path, sink: str) -> int:
@@ -245,7 +260,8 @@ async def bench(var_dir: Path, sink: str) -> int:
                 for run in (bares[-1], workers[-1]):
                     print(
                         f"round {r + 1} {run.what:>20}: {run.rate:8.0f} pushes/s, "
-                        f"{run.cpu_ms_per_push:6.2f} ms CPU per push ({run.seconds:.2f} s)",
+                        f"{run.cpu_ms_per_push:6.2f} ms CPU per push ({run.seconds:.2f} s, this process "
+                        f"{run.cpu_s / run.seconds:.0%} of a core, machine {run.machine_busy:.0%} busy)",
                         flush=True,
                     )
     finally:
