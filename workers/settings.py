@@ -38,6 +38,16 @@ class WorkerSettings(Protocol):
     def backfill_batch(self) -> int: ...
     @property
     def process_event_delay_s(self) -> float: ...
+    @property
+    def vapid_private_key(self) -> str: ...
+    @property
+    def vapid_subject(self) -> str: ...
+    @property
+    def push_max_tries(self) -> int: ...
+    @property
+    def push_timeout_s(self) -> float: ...
+    @property
+    def campaign_batch(self) -> int: ...
 
 
 def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: bool = True) -> Worker:
@@ -65,7 +75,7 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
             func(process_event, name=PROCESS_EVENT, timeout=timeout_s, max_tries=10),
             func(backfill_challenge, name=BACKFILL_CHALLENGE, timeout=timeout_s, max_tries=5),
             func(deliver_notification, name=DELIVER_NOTIFICATION, timeout=timeout_s, max_tries=5),
-            # arq counts a Retry as a try: one more than push_max_tries lets the last try record its failure.
+            # push() records the failure itself on try push_max_tries; the spare try covers one killed midway.
             func(
                 push_notification,
                 name=PUSH_NOTIFICATION,

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from game.customers.models import Customer
 from game.customers.tags import in_audience, validate_tags
 from game.errors import bad_input, not_found
+from game.notifications.errors import NotificationReason
 from game.notifications.models import (
     Campaign,
     CampaignStatus,
@@ -123,7 +124,7 @@ async def fan_out_batch(campaign_id: int, size: int) -> Batch:
 async def get_campaign(campaign_id: int) -> Campaign:
     campaign = await Campaign.get_or_none(id=campaign_id)
     if campaign is None:
-        raise not_found("no campaign with this id")
+        raise not_found("no campaign with this id", NotificationReason.UNKNOWN_CAMPAIGN)
     return campaign
 
 

@@ -19,6 +19,9 @@ from pywebpush import WebPushException, webpush_async
 
 from game.errors import bad_input
 from game.notifications import vapid
+from game.notifications.errors import NotificationReason
+
+NOT_ALLOWED = NotificationReason.ENDPOINT_NOT_ALLOWED
 
 LOOPBACK = ("localhost",)
 # VAPID tokens live 12 hours: RFC 8292 allows at most 24.
@@ -54,14 +57,16 @@ def check_endpoint(endpoint: str, allowed: tuple[str, ...]) -> str:
     except ValueError:
         raise bad_input("endpoint is not a URL", "endpoint") from None
     if len(endpoint) > 1000 or not host or parts.username or parts.password:
-        raise bad_input("endpoint is not a push service URL", "endpoint")
+        raise bad_input("endpoint is not a push service URL", "endpoint", reason=NOT_ALLOWED)
     if not _host_allowed(host, allowed):
-        raise bad_input(f"endpoint host {host!r} is not an allowed push service", "endpoint")
+        raise bad_input(
+            f"endpoint host {host!r} is not an allowed push service", "endpoint", reason=NOT_ALLOWED
+        )
     if _is_loopback(host):
         if parts.scheme not in ("http", "https"):
-            raise bad_input("endpoint must be an http(s) URL", "endpoint")
+            raise bad_input("endpoint must be an http(s) URL", "endpoint", reason=NOT_ALLOWED)
     elif parts.scheme != "https" or port not in (None, 443):
-        raise bad_input("endpoint must be https on the standard port", "endpoint")
+        raise bad_input("endpoint must be https on the standard port", "endpoint", reason=NOT_ALLOWED)
     return endpoint
 
 

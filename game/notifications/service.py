@@ -25,6 +25,7 @@ from game.after_commit import best_effort
 from game.errors import bad_input
 from game.live import Update
 from game.notifications import templates
+from game.notifications.errors import NotificationReason
 from game.notifications.models import (
     Notification,
     NotificationKind,
@@ -164,7 +165,11 @@ async def register_subscription(
     async with in_transaction() as conn:
         existing = await PushSubscription.filter(endpoint=endpoint).using_db(conn).select_for_update().first()
         if existing is None and await PushSubscription.filter(customer_id=customer_id).count() >= MAX_DEVICES:
-            raise bad_input(f"at most {MAX_DEVICES} devices per customer", "endpoint")
+            raise bad_input(
+                f"at most {MAX_DEVICES} devices per customer: unregister one first",
+                "endpoint",
+                reason=NotificationReason.TOO_MANY_DEVICES,
+            )
         values = {"customer_id": customer_id, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:300]}
         if existing is None:
             return await PushSubscription.create(endpoint=endpoint, using_db=conn, **values)

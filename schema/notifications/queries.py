@@ -7,6 +7,7 @@ import strawberry
 from game.customers.service import signed_in_customer
 from game.notifications import campaigns
 from game.notifications import service as notifications
+from game.notifications.errors import NotificationReason
 from game.validation import bounded
 from schema.context import Info
 from schema.ids import int_id
@@ -81,7 +82,9 @@ class NotificationQueries:
     async def campaign(
         self, id: Annotated[strawberry.ID, strawberry.argument(description="Its id; NOT_FOUND if none.")]
     ) -> Campaign:
-        return Campaign.from_model(await campaigns.get_campaign(int_id(id, "campaign")))
+        return Campaign.from_model(
+            await campaigns.get_campaign(int_id(id, "campaign", NotificationReason.UNKNOWN_CAMPAIGN))
+        )
 
     @strawberry.field(
         description="The latest campaigns, newest first (marketer).", permission_classes=[IsMarketer]

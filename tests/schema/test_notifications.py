@@ -188,3 +188,12 @@ async def test_a_delivered_notification_is_received_live(
             "body": "Challenge live-1 : +20 points",
             "read": False,
         }
+
+
+async def test_an_unknown_campaign_is_named_as_such(gql: GraphQL) -> None:
+    marketer = await f.marketer_token(gql)
+    for campaign_id in ("999999", "x"):
+        found = await gql.reason(
+            "query($id: ID!) { campaign(id: $id) { id } }", {"id": campaign_id}, token=marketer
+        )
+        assert found == ("NOT_FOUND", "UNKNOWN_CAMPAIGN")

@@ -358,6 +358,7 @@ async def test_an_endpoint_outside_the_allowed_push_services_is_refused(
         error = await gql.error(REGISTER, {"input": subscription}, token=alice.token)
         assert error["extensions"]["code"] == "BAD_USER_INPUT", endpoint
         assert error["extensions"]["field"] == "endpoint", endpoint
+        assert error["extensions"]["reason"] == "ENDPOINT_NOT_ALLOWED", endpoint
     assert await gql(DEVICES, token=alice.token) == {"pushSubscriptions": []}
     # An allowed https push service and the listed loopback receiver are accepted.
     fcm = device.subscription_input() | {"endpoint": "https://fcm.googleapis.com/fcm/send/abc"}
