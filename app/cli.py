@@ -169,7 +169,7 @@ async def _requeue(settings: Settings, _args: argparse.Namespace) -> int:
             done = await requeue_lost(arq, older_than=timedelta(0))
     print(
         f"enqueued {done.events} event(s), {done.notifications} notification(s), "
-        f"{done.backfills} backfill(s), {done.campaigns} campaign(s)"
+        f"{done.backfills} backfill(s), {done.campaigns} campaign(s), {done.pushes} push(es)"
         " (a job still queued is not doubled)"
     )
     return 0

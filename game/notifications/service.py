@@ -330,6 +330,39 @@ async def deliver(arq: ArqRedis, key: str, now: datetime | None = None) -> Plann
     return Planned(status, jobs, until, update)
 
 
+_UNFINISHED = (
+    "SELECT n.id, n.key, s.id AS subscription_id, c.timezone, p.quiet_start_min, p.quiet_end_min "
+    "FROM notification n JOIN customer c ON c.id = n.customer_id "
+    "JOIN push_subscription s ON s.customer_id = n.customer_id AND s.created_at <= n.sent_at "
+    "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id "
+    "WHERE n.push_status = 'queued' AND n.sent_at < $1 AND n.sent_at > $2 "
+    "AND NOT EXISTS (SELECT 1 FROM push_delivery d "
+    "WHERE d.notification_id = n.id AND d.subscription_id = s.id) "
+    "AND NOT EXISTS (SELECT 1 FROM push_attempt a WHERE a.notification_id = n.id "
+    "AND a.subscription_id = s.id AND a.outcome <> 'retry') "
+    "ORDER BY n.id, s.id LIMIT $3"
+)
+
+
+async def requeue_pushes(arq: ArqRedis, older_than: timedelta, within: timedelta, limit: int = 1000) -> int:
+    """Enqueues again the push jobs of notifications planned between `within` and `older_than` ago that
+    reached neither a delivery nor a final attempt on a device: their job was lost (a wiped Redis, a worker
+    killed on its last try). A job still queued, retrying or deferred keeps its id, and arq does not double
+    it; one that must wait for quiet hours waits for their end again."""
+    now = datetime.now(UTC)
+    rows = await fetch_all(get_connection("default"), _UNFINISHED, now - older_than, now - within, limit)
+    for row in rows:
+        quiet = Preferences(quiet_start_min=row["quiet_start_min"], quiet_end_min=row["quiet_end_min"])
+        await arq.enqueue_job(
+            PUSH_NOTIFICATION,
+            int(row["id"]),
+            int(row["subscription_id"]),
+            _job_id=push_job_id(row["key"], int(row["subscription_id"])),
+            _defer_until=quiet.quiet_until(now, ZoneInfo(row["timezone"])),
+        )
+    return len(rows)
+
+
 def push_job_id(key: str, subscription_id: int) -> str:
     return f"push:{key}:{subscription_id}"
 

@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 
 from app.settings import Settings
 from game.customers.tags import set_tags
-from game.notifications.models import NotificationKind, PushAttempt
+from game.notifications.models import Notification, NotificationKind, PushAttempt, PushSubscription
 from game.notifications.push import Sender
 from game.notifications.service import enqueue_delivery, queue_notification
 from tests import factories as f
@@ -31,7 +31,7 @@ from tests.graphql import GraphQL
 from tests.push_receiver import Device, Receiver, receiving
 from tests.workers.test_challenge_evaluation import challenge, count_step, rule, setup
 from workers.settings import build_worker
-from workers.tasks import deliver_notification, push_notification
+from workers.tasks import deliver_notification, push_notification, requeue_unprocessed
 
 REGISTER = """
 mutation($input: PushSubscriptionInput!) { registerPushSubscription(input: $input) { id endpoint userAgent } }
@@ -315,6 +315,34 @@ async def test_a_replayed_job_pushes_once(
 
     assert len(receiver.payloads(device)) == 1
     assert receiver.requests == 1
+
+
+async def test_a_push_job_lost_with_redis_is_enqueued_again_by_the_sweeper_and_pushes_once(
+    gql: GraphQL,
+    settings: Settings,
+    receiver: Receiver,
+    task_ctx: dict[str, Any],
+    arq: ArqRedis,
+    redis: Redis,
+) -> None:
+    alice = await f.customer(gql)
+    device = receiver.device()
+    await register(gql, alice, device)
+    key = await notify(arq, alice)
+    assert await deliver_notification(task_ctx, key) == "queued"
+    await redis.flushdb()  # Redis lost the push job
+    assert await requeue_unprocessed(task_ctx) == 0  # planned just now: its job may still be on its way
+
+    old = datetime.now(UTC) - timedelta(seconds=settings.requeue_after_s + 1)
+    await Notification.filter(key=key).update(sent_at=old)
+    await PushSubscription.filter(customer_id=alice.id).update(created_at=old - timedelta(seconds=1))
+    assert await requeue_unprocessed(task_ctx) == 1
+    assert await requeue_unprocessed(task_ctx) == 1  # the same job id: still one job
+    assert len(await queued(arq, "push_notification")) == 1
+    await run_worker(settings)
+
+    assert len(receiver.payloads(device)) == 1
+    assert await requeue_unprocessed(task_ctx) == 0  # delivered: nothing left to do
 
 
 async def test_the_english_text_is_the_fallback_of_an_unknown_locale(
