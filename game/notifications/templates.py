@@ -75,8 +75,8 @@ KINDS: dict[K, Kind] = {
     K.REWARD_WITHDRAWN: Kind(
         Category.ACCOUNT,
         {
-            "en": ("Reward withdrawn", "A refund took back {points} points"),
-            "fr": ("Récompense retirée", "Un remboursement a repris {points} points"),
+            "en": ("Reward withdrawn", "A refund took back {points_taken} points"),
+            "fr": ("Récompense retirée", "Un remboursement a repris {points_taken} points"),
         },
         ttl_s=7 * 86400,
         urgency=Urgency.LOW,
@@ -165,5 +165,8 @@ def render(kind: K, payload: dict[str, Any], locale: str) -> Rendered:
     language = next((lang for lang in languages(locale) if lang in texts), FALLBACK)
     title, body = texts[language]
     values = _Lenient({name: localise(value, language) for name, value in payload.items()})
+    # A withdrawal's payload carries the points moved (negative); its text says how many were taken.
+    if isinstance(payload.get("points"), int):
+        values["points_taken"] = str(abs(payload["points"]))
     formatter = string.Formatter()
     return Rendered(formatter.vformat(title, (), values), formatter.vformat(body, (), values), language)

@@ -44,6 +44,11 @@ def test_a_missing_payload_value_renders_empty_rather_than_failing() -> None:
     assert (rendered.title, rendered.body) == ("New tier", "You are now ")
 
 
+def test_a_withdrawal_says_how_many_points_were_taken() -> None:
+    rendered = render(NotificationKind.REWARD_WITHDRAWN, {"points": -50, "withdrawn": "challenge:1"}, "fr")
+    assert rendered.body == "Un remboursement a repris 50 points"
+
+
 def test_every_kind_has_french_and_english_texts() -> None:
     assert set(KINDS) == set(NotificationKind)
     assert all({"fr", "en"} <= set(kind.texts) for kind in KINDS.values())
