@@ -34,6 +34,7 @@ bench: install  ## needs PostgreSQL and Redis: DATABASE_URL (default the local `
 	$(BIN)/python bench/evaluate.py
 	$(BIN)/python bench/leaderboard.py
 	$(BIN)/python bench/referrals.py
+	$(BIN)/python bench/push.py
 
 schema: install
 	$(BIN)/tessera export-schema

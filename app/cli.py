@@ -34,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # arq reports each job at INFO; uvicorn configures its own loggers.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.run is _vapid_generate:  # a production host without keys yet must be able to make them
+        return int(_vapid_generate(None, args))
     settings = load_settings()
     result = args.run(settings, args)
     try:
@@ -94,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--key", help="only this board")
     p.set_defaults(run=_rebuild_leaderboards)
+    vapid = sub.add_parser("vapid", help="VAPID keys for Web Push", description="VAPID keys for Web Push")
+    vapid_sub = vapid.add_subparsers(title="vapid commands")
+    p = vapid_sub.add_parser(
+        "generate",
+        help="print a new key pair: the private key for TESSERA_VAPID_PRIVATE_KEY and its public key",
+    )
+    p.set_defaults(run=_vapid_generate)
     return parser
 
 
@@ -134,6 +143,15 @@ async def _rebuild_leaderboards(settings: Settings, args: argparse.Namespace) ->
                 return 1
     for key, members in counts.items():
         print(f"rebuilt {key}: {members} member(s)")
+    return 0
+
+
+def _vapid_generate(_settings: Settings | None, _args: argparse.Namespace) -> int:
+    from game.notifications import vapid
+
+    private, public = vapid.generate()
+    print(f"TESSERA_VAPID_PRIVATE_KEY={private}")
+    print(f"# public key (vapidPublicKey, applicationServerKey): {public}")
     return 0
 
 
@@ -225,7 +243,8 @@ async def _requeue(settings: Settings, _args: argparse.Namespace) -> int:
         async with database(resolved), arq_pool(resolved.redis_url) as arq:
             done = await requeue_lost(arq, older_than=timedelta(0))
     print(
-        f"enqueued {done.events} event(s), {done.notifications} notification(s), {done.backfills} backfill(s)"
+        f"enqueued {done.events} event(s), {done.notifications} notification(s), "
+        f"{done.backfills} backfill(s), {done.campaigns} campaign(s), {done.pushes} push(es)"
         " (a job still queued is not doubled)"
     )
     return 0

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from game.notifications import vapid
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore", frozen=True)
@@ -60,6 +62,19 @@ class Settings(BaseSettings):
     backfill_batch: int = 500
     # A leaderboardChanged subscription sends at most one message per this many seconds.
     leaderboard_throttle_s: float = 1.0
+    # Web Push (VAPID, RFC 8292): required in production; in dev a pair is generated once under var/.
+    vapid_private_key: str = ""
+    vapid_subject: str = ""
+    # Hosts a push endpoint may point to, comma-separated: https only, except a listed loopback host
+    # (127.0.0.1, localhost, ::1) which may use http and any port (tests). Anything else is refused.
+    push_allowed_hosts: str = (
+        "fcm.googleapis.com,updates.push.services.mozilla.com,web.push.apple.com,"
+        "*.notify.windows.com,*.push.apple.com"
+    )
+    push_max_tries: int = 5
+    push_timeout_s: float = 10.0
+    # Customers a campaign's fan-out job handles per transaction.
+    campaign_batch: int = 500
     # Test hook: slows process_event down so a test can kill a worker in the middle of it.
     process_event_delay_s: float = 0.0
 
@@ -81,7 +96,32 @@ class Settings(BaseSettings):
             ) from None
         if len(self.jwt_secret) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
+        self._fill_vapid()
         return self
+
+    def _fill_vapid(self) -> None:
+        if not self.vapid_private_key:
+            if self.env == "production":
+                raise ValueError("TESSERA_VAPID_PRIVATE_KEY must be set when TESSERA_ENV=production")
+            object.__setattr__(self, "vapid_private_key", _dev_vapid_key(self.var_dir))
+        if not self.vapid_subject:
+            if self.env == "production":
+                raise ValueError(
+                    "TESSERA_VAPID_SUBJECT (mailto: or https: contact) must be set in production"
+                )
+            object.__setattr__(self, "vapid_subject", "mailto:dev@tessera.invalid")
+        try:
+            vapid.public_key(self.vapid_private_key)
+        except ValueError:
+            raise ValueError("TESSERA_VAPID_PRIVATE_KEY must be base64url of a 32-byte P-256 key") from None
+
+    @property
+    def vapid_public_key(self) -> str:
+        return vapid.public_key(self.vapid_private_key)
+
+    @property
+    def push_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.push_allowed_hosts.split(",") if h.strip())
 
     @property
     def is_dev(self) -> bool:
@@ -106,6 +146,18 @@ def _dev_secret(var_dir: Path) -> str:
     path.write_text(secret)
     path.chmod(0o600)
     return secret
+
+
+def _dev_vapid_key(var_dir: Path) -> str:
+    """Like the JWT secret: generated once per checkout, so browsers' subscriptions survive restarts."""
+    path = var_dir / "vapid_private_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    private, _ = vapid.generate()
+    path.write_text(private)
+    path.chmod(0o600)
+    return private
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -16,6 +16,7 @@ from arq.connections import ArqRedis
 from game.challenges import backfill
 from game.events.processing import unprocessed_event_ids
 from game.events.queue import enqueue_processing
+from game.notifications import campaigns
 from game.notifications import service as notifications
 
 
@@ -24,13 +25,16 @@ class Requeued:
     events: int
     notifications: int
     backfills: int
+    campaigns: int = 0
+    pushes: int = 0
 
     @property
     def total(self) -> int:
-        return self.events + self.notifications + self.backfills
+        return self.events + self.notifications + self.backfills + self.campaigns + self.pushes
 
 
 PAGE = 1000
+PUSHES_WITHIN = timedelta(days=1)
 
 
 async def requeue_lost(arq: ArqRedis, older_than: timedelta) -> Requeued:
@@ -44,7 +48,13 @@ async def requeue_lost(arq: ArqRedis, older_than: timedelta) -> Requeued:
     while unsent := await notifications.unsent(older_than, PAGE, after):
         await notifications.enqueue_delivery(arq, [key for _, key in unsent])
         sent, after = sent + len(unsent), unsent[-1][0]
+    # A push nobody delivered within a day is not worth sending any more (the longest TTL is a week, but
+    # "you earned a badge" two days late reads as noise).
+    pushes = await notifications.requeue_pushes(arq, older_than, within=PUSHES_WITHIN)
+    lost_campaigns = await campaigns.unfinished_campaigns(older_than)
+    for campaign in lost_campaigns:
+        await campaigns.enqueue_campaign(arq, campaign)
     unfinished = await backfill.unfinished_backfills(older_than=older_than)
     for challenge_id, after_event_id in unfinished:
         await backfill.enqueue_backfill(arq, challenge_id, after_event_id)
-    return Requeued(events, sent, len(unfinished))
+    return Requeued(events, sent, len(unfinished), len(lost_campaigns), pushes)

@@ -37,6 +37,9 @@ from schema.leaderboards.mutations import LeaderboardMutations
 from schema.leaderboards.queries import LeaderboardQueries
 from schema.leaderboards.subscriptions import LeaderboardSubscriptions
 from schema.ledger.subscriptions import LedgerSubscriptions
+from schema.notifications.mutations import NotificationMutations
+from schema.notifications.queries import NotificationQueries
+from schema.notifications.subscriptions import NotificationSubscriptions
 from schema.purchases.mutations import PurchaseMutations
 from schema.referrals.mutations import ReferralMutations
 from schema.referrals.queries import ReferralQueries
@@ -59,6 +62,7 @@ class Query(
     AwardQueries,
     LeaderboardQueries,
     ReferralQueries,
+    NotificationQueries,
 ):
     pass
 
@@ -82,6 +86,7 @@ class Mutation(
     AwardMutations,
     LeaderboardMutations,
     ReferralMutations,
+    NotificationMutations,
 ):
     pass
 
@@ -90,7 +95,13 @@ class Mutation(
     description="Live updates for the signed-in customer, over WebSocket (graphql-transport-ws), the token "
     'in the connection_init payload as {"authorization": "Bearer <token>"}.'
 )
-class Subscription(LedgerSubscriptions, ChallengeSubscriptions, BadgeSubscriptions, LeaderboardSubscriptions):
+class Subscription(
+    LedgerSubscriptions,
+    ChallengeSubscriptions,
+    BadgeSubscriptions,
+    LeaderboardSubscriptions,
+    NotificationSubscriptions,
+):
     pass
 
 

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import aiohttp
 from arq import cron
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
 
 from game.events.queue import BACKFILL_CHALLENGE, PROCESS_EVENT
-from game.notifications.service import DELIVER_NOTIFICATION
+from game.notifications.campaigns import SEND_CAMPAIGN
+from game.notifications.push import Sender
+from game.notifications.service import DELIVER_NOTIFICATION, PUSH_NOTIFICATION
 from workers.tasks import (
     backfill_challenge,
     close_leaderboard_seasons,
     deliver_notification,
     process_event,
+    push_notification,
     requeue_unprocessed,
+    send_campaign,
 )
 
 
@@ -34,6 +39,16 @@ class WorkerSettings(Protocol):
     def backfill_batch(self) -> int: ...
     @property
     def process_event_delay_s(self) -> float: ...
+    @property
+    def vapid_private_key(self) -> str: ...
+    @property
+    def vapid_subject(self) -> str: ...
+    @property
+    def push_max_tries(self) -> int: ...
+    @property
+    def push_timeout_s(self) -> float: ...
+    @property
+    def campaign_batch(self) -> int: ...
 
 
 def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: bool = True) -> Worker:
@@ -42,6 +57,18 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
+        # One HTTP session per worker for every push: its connection pool keeps the push services' TLS
+        # connections open between jobs.
+        session = aiohttp.ClientSession()
+        ctx["push_session"] = session
+        ctx["push_sender"] = Sender(
+            session, settings.vapid_private_key, settings.vapid_subject, settings.push_timeout_s
+        )
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        session = ctx.get("push_session")
+        if session is not None:
+            await session.close()
 
     timeout_s = settings.worker_job_timeout_s
     return Worker(
@@ -49,6 +76,14 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
             func(process_event, name=PROCESS_EVENT, timeout=timeout_s, max_tries=10),
             func(backfill_challenge, name=BACKFILL_CHALLENGE, timeout=timeout_s, max_tries=5),
             func(deliver_notification, name=DELIVER_NOTIFICATION, timeout=timeout_s, max_tries=5),
+            # push() records the failure itself on try push_max_tries; the spare try covers one killed midway.
+            func(
+                push_notification,
+                name=PUSH_NOTIFICATION,
+                timeout=timeout_s,
+                max_tries=settings.push_max_tries + 1,
+            ),
+            func(send_campaign, name=SEND_CAMPAIGN, timeout=timeout_s, max_tries=10),
         ],
         # arq sizes every in-progress lock from the longest timeout of all functions, crons included: a
         # longer cron timeout would hold a crashed worker's jobs back for that long.
@@ -58,6 +93,7 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
         ],
         redis_pool=redis,
         on_startup=startup,
+        on_shutdown=shutdown,
         handle_signals=handle_signals,
         max_jobs=settings.worker_max_jobs,
         job_timeout=timeout_s,

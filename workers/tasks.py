@@ -13,6 +13,7 @@ from arq import Retry
 from asyncpg.exceptions import TransactionRollbackError
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 
+from game import live
 from game.challenges import backfill
 from game.events import processing
 from game.events.queue import enqueue_processing
@@ -21,6 +22,7 @@ from game.leaderboards import seasons
 from game.leaderboards import service as leaderboards
 from game.leaderboards import store as board_store
 from game.live import publish_all
+from game.notifications import campaigns
 from game.notifications import service as notifications
 from game.requeue import requeue_lost
 
@@ -44,8 +46,40 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
     return processed.outcome.value
 
 
-async def deliver_notification(ctx: dict[str, Any], key: str) -> bool:
-    return await notifications.deliver(key)
+async def deliver_notification(ctx: dict[str, Any], key: str) -> str:
+    """The inbox row exists already; this plans its pushes and tells the customer's open apps."""
+    planned = await notifications.deliver(ctx["redis"], key)
+    if planned.update is not None:
+        await live.publish_all(ctx["redis"], [planned.update])
+    return planned.status.value if planned.status else "already planned"
+
+
+async def push_notification(ctx: dict[str, Any], notification_id: int, subscription_id: int) -> str:
+    """One notification to one device, once; 429, 5xx and network errors retry after a back-off (the push
+    service's Retry-After when it gives one), up to push_max_tries."""
+    settings = ctx["settings"]
+    result = await notifications.push(
+        ctx["push_sender"], notification_id, subscription_id, ctx["job_try"], settings.push_max_tries
+    )
+    if result.outcome is notifications.Pushed.RETRY:
+        raise Retry(defer=result.retry_after_s)
+    return result.outcome.value
+
+
+async def send_campaign(ctx: dict[str, Any], campaign_id: int) -> int:
+    """Fans a campaign out a batch per transaction; past half its timeout, hands over to a new job."""
+    settings = ctx["settings"]
+    hand_over_at = time.monotonic() + settings.worker_job_timeout_s / 2
+    written = 0
+    while True:
+        batch = await asyncio.shield(campaigns.fan_out_batch(campaign_id, settings.campaign_batch))
+        written += len(batch.notifications)
+        await notifications.enqueue_delivery(ctx["redis"], batch.notifications)
+        if batch.done:
+            return written
+        if time.monotonic() >= hand_over_at:
+            await campaigns.enqueue_campaign(ctx["redis"], await campaigns.get_campaign(campaign_id))
+            return written
 
 
 async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:

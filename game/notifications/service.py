@@ -1,38 +1,71 @@
-"""Notifications: queued with the reward that caused them, delivered by a worker job after commit.
+"""Notifications: an inbox row queued with the reward that caused it, then pushed to the customer's devices.
 
-Delivery channels (Web Push) come with the push issue; until then delivery only marks the row sent, so the
-outbox, its job and its sweeper are in place and tested.
+`deliver` (a job per notification, after commit) plans the pushes: the customer's preferences decide whether
+the category is pushed at all, quiet hours defer the push jobs to their end (arq `_defer_until`), and each
+device gets one job under a deterministic id. `push` (a job per notification and device) sends it once: the
+`push_delivery` row is the delivered marker, so a replayed job finds it and does nothing.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connection
+from tortoise.transactions import in_transaction
 
 from game.after_commit import best_effort
-from game.notifications.models import Notification, NotificationKind
-from game.sql import execute
+from game.errors import bad_input
+from game.live import Update
+from game.notifications import templates
+from game.notifications.errors import NotificationReason
+from game.notifications.models import (
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    PushOutcome,
+    PushStatus,
+    PushSubscription,
+)
+from game.notifications.push import Answer, Sender, check_endpoint, check_keys
+from game.notifications.templates import KINDS, Category
+from game.sql import execute, fetch_all, fetch_one
 
 DELIVER_NOTIFICATION = "deliver_notification"
+PUSH_NOTIFICATION = "push_notification"
+MAX_DEVICES = 20
+
+
+def channel(customer_id: UUID) -> str:
+    return f"tessera:notifications:{customer_id}"
 
 
 async def queue_notification(
-    conn: BaseDBAsyncClient, customer_id: UUID, key: str, kind: NotificationKind, payload: dict[str, Any]
+    conn: BaseDBAsyncClient,
+    customer_id: UUID,
+    key: str,
+    kind: NotificationKind,
+    payload: dict[str, Any],
+    campaign_id: int | None = None,
 ) -> None:
     """Inside the caller's transaction; a second call with the same key is a no-op."""
     await execute(
         conn,
-        "INSERT INTO notification (key, customer_id, kind, payload, created_at) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO notification (key, customer_id, kind, payload, created_at, campaign_id, push_jobs) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT (key) DO NOTHING",
         key,
         customer_id,
         kind.value,
         payload,
         datetime.now(UTC),
+        campaign_id,
     )
 
 
@@ -42,13 +75,406 @@ async def enqueue_delivery(arq: ArqRedis, keys: list[str]) -> None:
         await best_effort(f"enqueueing notification {key}", job)
 
 
-async def deliver(key: str) -> bool:
-    """True when this call sent it; a second run finds it sent and does nothing."""
-    return bool(await Notification.filter(key=key, sent_at=None).update(sent_at=datetime.now(UTC)))
-
-
 async def unsent(older_than: timedelta, limit: int, after: int = 0) -> list[tuple[int, str]]:
     """(id, key) of unsent notifications queued longer ago than `older_than`, in id order from `after` on."""
     cutoff = datetime.now(UTC) - older_than
     rows = Notification.filter(sent_at=None, created_at__lt=cutoff, id__gt=after).order_by("id").limit(limit)
     return list(await rows.values_list("id", "key"))
+
+
+# ------------------------------------------------------------------------------------------- preferences
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    opted_out: tuple[Category, ...] = ()
+    marketing: bool = False
+    quiet_start_min: int | None = None
+    quiet_end_min: int | None = None
+    daily_cap: int | None = None
+
+    def allows(self, category: Category) -> bool:
+        if category is Category.MARKETING:
+            return self.marketing
+        return category not in self.opted_out
+
+    def quiet_until(self, now: datetime, tz: ZoneInfo) -> datetime | None:
+        """The end of the quiet hours `now` falls in, in UTC; None outside them."""
+        start, end = self.quiet_start_min, self.quiet_end_min
+        if start is None or end is None or start == end:
+            return None
+        local = now.astimezone(tz)
+        minute = local.hour * 60 + local.minute
+        quiet = start <= minute < end if start < end else (minute >= start or minute < end)
+        if not quiet:
+            return None
+        day = local.date() if minute < end else local.date() + timedelta(days=1)
+        return datetime.combine(day, time(end // 60, end % 60), tzinfo=tz).astimezone(UTC)
+
+
+def _preferences(row: NotificationPreference | None) -> Preferences:
+    if row is None:
+        return Preferences()
+    return Preferences(
+        tuple(Category(c) for c in row.opted_out),
+        row.marketing,
+        row.quiet_start_min,
+        row.quiet_end_min,
+        row.daily_cap,
+    )
+
+
+async def preferences(customer_id: UUID) -> Preferences:
+    return _preferences(await NotificationPreference.get_or_none(customer_id=customer_id))
+
+
+async def set_preferences(customer_id: UUID, wanted: Preferences) -> Preferences:
+    if Category.MARKETING in wanted.opted_out:
+        raise bad_input("marketing is chosen with `marketing`, not in optedOut", "optedOut")
+    if (wanted.quiet_start_min is None) != (wanted.quiet_end_min is None):
+        raise bad_input("quiet hours need both a start and an end, or neither", "quietHours")
+    for name, value in (
+        ("quietHours.start", wanted.quiet_start_min),
+        ("quietHours.end", wanted.quiet_end_min),
+    ):
+        if value is not None and not 0 <= value < 24 * 60:
+            raise bad_input(f"{name} must be a time of day", name)
+    if wanted.daily_cap is not None and not 0 <= wanted.daily_cap <= 100:
+        raise bad_input("dailyCap must be between 0 and 100", "dailyCap")
+    values = {
+        "opted_out": sorted({c.value for c in wanted.opted_out}),
+        "marketing": wanted.marketing,
+        "quiet_start_min": wanted.quiet_start_min,
+        "quiet_end_min": wanted.quiet_end_min,
+        "daily_cap": wanted.daily_cap,
+    }
+    await NotificationPreference.update_or_create(values, customer_id=customer_id)
+    return await preferences(customer_id)
+
+
+# ----------------------------------------------------------------------------------------- subscriptions
+
+
+async def register_subscription(
+    customer_id: UUID, endpoint: str, p256dh: str, auth: str, user_agent: str, allowed: tuple[str, ...]
+) -> PushSubscription:
+    """Registers (or refreshes) a device; an endpoint registered by another customer moves to this one,
+    since a push service endpoint belongs to one browser profile, now signed in as this customer."""
+    endpoint = check_endpoint(endpoint.strip(), allowed)
+    p256dh, auth = check_keys(p256dh, auth)
+    async with in_transaction() as conn:
+        existing = await PushSubscription.filter(endpoint=endpoint).using_db(conn).select_for_update().first()
+        if existing is None and await PushSubscription.filter(customer_id=customer_id).count() >= MAX_DEVICES:
+            raise bad_input(
+                f"at most {MAX_DEVICES} devices per customer: unregister one first",
+                "endpoint",
+                reason=NotificationReason.TOO_MANY_DEVICES,
+            )
+        values = {"customer_id": customer_id, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:300]}
+        if existing is None:
+            return await PushSubscription.create(endpoint=endpoint, using_db=conn, **values)
+        await PushSubscription.filter(id=existing.id).using_db(conn).update(**values)
+        return await PushSubscription.get(id=existing.id, using_db=conn)
+
+
+async def unregister_subscription(customer_id: UUID, endpoint: str) -> bool:
+    return bool(await PushSubscription.filter(customer_id=customer_id, endpoint=endpoint.strip()).delete())
+
+
+async def subscriptions_of(customer_id: UUID) -> list[PushSubscription]:
+    return list(await PushSubscription.filter(customer_id=customer_id).order_by("id"))
+
+
+# ------------------------------------------------------------------------------------------------- inbox
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    notifications: list[Notification]
+    has_next: bool
+
+
+async def inbox(customer_id: UUID, first: int, before_id: int | None, unread_only: bool) -> Page:
+    """Newest first, scoped to the customer in the query."""
+    rows = Notification.filter(customer_id=customer_id)
+    if unread_only:
+        rows = rows.filter(read_at=None)
+    if before_id is not None:
+        rows = rows.filter(id__lt=before_id)
+    found = list(await rows.order_by("-id").limit(first + 1))
+    return Page(found[:first], len(found) > first)
+
+
+async def unread_count(customer_id: UUID) -> int:
+    return await Notification.filter(customer_id=customer_id, read_at=None).count()
+
+
+async def mark_read(customer_id: UUID, ids: list[int] | None) -> int:
+    rows = Notification.filter(customer_id=customer_id, read_at=None)
+    if ids is not None:
+        rows = rows.filter(id__in=ids)
+    return await rows.update(read_at=datetime.now(UTC))
+
+
+def message(
+    notification_id: int, kind: NotificationKind, payload: dict[str, Any], created_at: datetime, locale: str
+) -> dict[str, Any]:
+    """What the app shows and the push carries: rendered in the customer's language."""
+    text = templates.render(kind, payload, locale)
+    return {
+        "id": notification_id,
+        "kind": kind.value,
+        "title": text.title,
+        "body": text.body,
+        "language": text.language,
+        "link": payload.get("link"),
+        "createdAt": created_at.isoformat(),
+    }
+
+
+# ----------------------------------------------------------------------------------------------- delivery
+# The delivery jobs run once per notification and per device: hand-written SQL, one statement per read.
+
+_TO_PLAN = (
+    "SELECT n.id, n.customer_id, n.kind, n.payload, n.created_at, n.sent_at, c.locale, c.timezone, "
+    "p.opted_out, p.marketing, p.quiet_start_min, p.quiet_end_min, p.daily_cap, s.id AS subscription_id "
+    "FROM notification n JOIN customer c ON c.id = n.customer_id "
+    "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id "
+    "LEFT JOIN push_subscription s ON s.customer_id = n.customer_id "
+    "WHERE n.key = $1 ORDER BY s.id"
+)
+_TO_PUSH = (
+    "SELECT s.endpoint, s.p256dh, s.auth, n.customer_id, n.kind, n.payload, n.created_at, c.locale, "
+    "c.timezone, p.daily_cap, EXISTS (SELECT 1 FROM push_delivery d WHERE d.notification_id = n.id "
+    "AND d.subscription_id = s.id) AS delivered "
+    "FROM push_subscription s JOIN notification n ON n.id = $1 JOIN customer c ON c.id = n.customer_id "
+    "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id WHERE s.id = $2"
+)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _moment(value: Any) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _row_preferences(row: dict[str, Any]) -> Preferences:
+    return Preferences(
+        tuple(Category(c) for c in _json(row["opted_out"]) or ()),
+        bool(row["marketing"]),
+        row["quiet_start_min"],
+        row["quiet_end_min"],
+        row["daily_cap"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """What `deliver` decided; `update` is the live inbox message, None when it had been planned before."""
+
+    status: PushStatus | None
+    jobs: int
+    deferred_until: datetime | None
+    update: Update | None
+
+
+async def deliver(arq: ArqRedis, key: str, now: datetime | None = None) -> Planned:
+    """Plans the pushes of one notification. Jobs are enqueued before the row is marked: a run killed in
+    between enqueues again under the same job ids, which arq refuses to double."""
+    conn = get_connection("default")
+    rows = await fetch_all(conn, _TO_PLAN, key)
+    if not rows or rows[0]["sent_at"] is not None:
+        return Planned(None, 0, None, None)
+    row = rows[0]
+    notification_id, kind = int(row["id"]), NotificationKind(row["kind"])
+    customer_id = UUID(str(row["customer_id"]))
+    prefs = _row_preferences(row)
+    now = now or datetime.now(UTC)
+    devices = [int(r["subscription_id"]) for r in rows if r["subscription_id"] is not None]
+    until = None
+    if not prefs.allows(KINDS[kind].category):
+        status = PushStatus.SKIPPED
+    elif not devices:
+        status = PushStatus.INBOX_ONLY
+    else:
+        status = PushStatus.QUEUED
+        until = prefs.quiet_until(now, ZoneInfo(row["timezone"]))
+        for device in devices:
+            await arq.enqueue_job(
+                PUSH_NOTIFICATION,
+                notification_id,
+                device,
+                _job_id=push_job_id(key, device),
+                _defer_until=until,
+            )
+    jobs = len(devices) if status is PushStatus.QUEUED else 0
+    marked = await fetch_all(
+        conn,
+        "UPDATE notification SET sent_at = $1, push_status = $2, push_jobs = $3 "
+        "WHERE id = $4 AND sent_at IS NULL RETURNING id",
+        now,
+        status.value,
+        jobs,
+        notification_id,
+    )
+    update = None
+    if marked:
+        said = message(
+            notification_id, kind, _json(row["payload"]), _moment(row["created_at"]), row["locale"]
+        )
+        update = Update(channel(customer_id), said)
+    return Planned(status, jobs, until, update)
+
+
+_UNFINISHED = (
+    "SELECT n.id, n.key, s.id AS subscription_id, c.timezone, p.quiet_start_min, p.quiet_end_min "
+    "FROM notification n JOIN customer c ON c.id = n.customer_id "
+    "JOIN push_subscription s ON s.customer_id = n.customer_id AND s.created_at <= n.sent_at "
+    "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id "
+    "WHERE n.push_status = 'queued' AND n.sent_at < $1 AND n.sent_at > $2 "
+    "AND NOT EXISTS (SELECT 1 FROM push_delivery d "
+    "WHERE d.notification_id = n.id AND d.subscription_id = s.id) "
+    "AND NOT EXISTS (SELECT 1 FROM push_attempt a WHERE a.notification_id = n.id "
+    "AND a.subscription_id = s.id AND a.outcome <> 'retry') "
+    "ORDER BY n.id, s.id LIMIT $3"
+)
+
+
+async def requeue_pushes(arq: ArqRedis, older_than: timedelta, within: timedelta, limit: int = 1000) -> int:
+    """Enqueues again the push jobs of notifications planned between `within` and `older_than` ago that
+    reached neither a delivery nor a final attempt on a device: their job was lost (a wiped Redis, a worker
+    killed on its last try). A job still queued, retrying or deferred keeps its id, and arq does not double
+    it; one that must wait for quiet hours waits for their end again."""
+    now = datetime.now(UTC)
+    rows = await fetch_all(get_connection("default"), _UNFINISHED, now - older_than, now - within, limit)
+    for row in rows:
+        quiet = Preferences(quiet_start_min=row["quiet_start_min"], quiet_end_min=row["quiet_end_min"])
+        await arq.enqueue_job(
+            PUSH_NOTIFICATION,
+            int(row["id"]),
+            int(row["subscription_id"]),
+            _job_id=push_job_id(row["key"], int(row["subscription_id"])),
+            _defer_until=quiet.quiet_until(now, ZoneInfo(row["timezone"])),
+        )
+    return len(rows)
+
+
+def push_job_id(key: str, subscription_id: int) -> str:
+    return f"push:{key}:{subscription_id}"
+
+
+class Pushed(StrEnum):
+    DELIVERED = "delivered"
+    ALREADY = "already"  # a replay: the marker was there
+    NO_DEVICE = "no_device"  # unsubscribed, or deleted after a 410
+    GONE = "gone"
+    CAPPED = "capped"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    outcome: Pushed
+    retry_after_s: float | None = None
+
+
+async def push(
+    sender: Sender, notification_id: int, subscription_id: int, job_try: int, max_tries: int
+) -> PushResult:
+    """Sends one notification to one device, once; every try is recorded in `push_attempt`."""
+    row = await fetch_one(_TO_PUSH, notification_id, subscription_id)
+    if row is None:
+        return PushResult(Pushed.NO_DEVICE)  # unsubscribed, deleted after a 410, or no such notification
+    if row["delivered"]:
+        return PushResult(Pushed.ALREADY)
+    customer_id = UUID(str(row["customer_id"]))
+    now = datetime.now(UTC)
+    if row["daily_cap"] is not None:
+        if await _pushed_today(customer_id, ZoneInfo(row["timezone"]), now) >= row["daily_cap"]:
+            await _attempt(notification_id, subscription_id, None, PushOutcome.CAPPED, "daily cap reached")
+            return PushResult(Pushed.CAPPED)
+    kind = NotificationKind(row["kind"])
+    said = message(notification_id, kind, _json(row["payload"]), _moment(row["created_at"]), row["locale"])
+    data = json.dumps(said, separators=(",", ":"))
+    about = KINDS[kind]
+    answer = await sender.send(
+        row["endpoint"], row["p256dh"], row["auth"], data, about.ttl_s, about.urgency.value, about.topic
+    )
+    return await _record(notification_id, subscription_id, customer_id, answer, job_try, max_tries)
+
+
+async def _record(
+    notification_id: int,
+    subscription_id: int,
+    customer_id: UUID,
+    answer: Answer,
+    job_try: int,
+    max_tries: int,
+) -> PushResult:
+    status = answer.status
+    if status is not None and 200 <= status < 300:
+        async with in_transaction() as conn:
+            await execute(
+                conn,
+                "INSERT INTO push_delivery (notification_id, subscription_id, customer_id, delivered_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (notification_id, subscription_id) DO NOTHING",
+                notification_id,
+                subscription_id,
+                customer_id,
+                datetime.now(UTC),
+            )
+            await _attempt(
+                notification_id, subscription_id, status, PushOutcome.DELIVERED, answer.reason, conn
+            )
+        return PushResult(Pushed.DELIVERED)
+    if status in (404, 410):
+        async with in_transaction() as conn:
+            await execute(conn, "DELETE FROM push_subscription WHERE id = $1", subscription_id)
+            await _attempt(notification_id, subscription_id, status, PushOutcome.GONE, answer.reason, conn)
+        return PushResult(Pushed.GONE)
+    transient = status is None or status == 429 or status >= 500
+    if transient and job_try < max_tries:
+        await _attempt(notification_id, subscription_id, status, PushOutcome.RETRY, answer.reason)
+        backoff = min(2.0 ** (job_try - 1), 300.0)
+        wait = answer.retry_after_s if answer.retry_after_s is not None else backoff
+        return PushResult(Pushed.RETRY, min(wait, 3600.0))
+    await _attempt(notification_id, subscription_id, status, PushOutcome.FAILED, answer.reason)
+    return PushResult(Pushed.FAILED)
+
+
+async def _attempt(
+    notification_id: int,
+    subscription_id: int,
+    status: int | None,
+    outcome: PushOutcome,
+    reason: str,
+    conn: BaseDBAsyncClient | None = None,
+) -> None:
+    await execute(
+        conn or get_connection("default"),
+        "INSERT INTO push_attempt (notification_id, subscription_id, status, outcome, reason, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        notification_id,
+        subscription_id,
+        status,
+        outcome.value,
+        reason[:300],
+        datetime.now(UTC),
+    )
+
+
+async def _pushed_today(customer_id: UUID, tz: ZoneInfo, now: datetime) -> int:
+    """Notifications pushed to the customer since their local midnight (one per notification, not device)."""
+    midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz).astimezone(UTC)
+    row = await fetch_one(
+        "SELECT COUNT(DISTINCT notification_id) AS n FROM push_delivery "
+        "WHERE customer_id = $1 AND delivered_at >= $2",
+        customer_id,
+        midnight,
+    )
+    return int(row["n"]) if row else 0

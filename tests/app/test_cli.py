@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from arq.constants import default_queue_name
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from app.settings import Settings
@@ -179,7 +181,7 @@ async def test_requeue_restores_the_jobs_of_a_wiped_redis_from_the_database(
     run = await tessera("requeue")
 
     assert run.returncode == 0, run.stderr
-    assert run.last_line.startswith("enqueued 2 event(s), 0 notification(s), 0 backfill(s)")
+    assert run.last_line.startswith("enqueued 2 event(s), 0 notification(s), 0 backfill(s), 0 campaign(s)")
     queued = await redis.zrange(default_queue_name, 0, -1)
     assert sorted(queued) == sorted(event_job_id(i).encode() for i in event_ids)
     # Run again: the same jobs, not twice as many.
@@ -187,3 +189,31 @@ async def test_requeue_restores_the_jobs_of_a_wiped_redis_from_the_database(
     assert await redis.zcard(default_queue_name) == 2
     ctx = {"settings": settings, "redis": redis, "job_try": 1}
     assert [await process_event(ctx, i) for i in event_ids] == ["processed", "processed"]
+
+
+async def test_vapid_generate_prints_a_usable_pair_even_before_production_has_keys(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from game.notifications import vapid
+    from tests.processes import TESSERA, tessera_env
+
+    env = tessera_env(settings, TESSERA_ENV="production", TESSERA_VAPID_PRIVATE_KEY="")
+    process = await asyncio.create_subprocess_exec(
+        str(TESSERA), "vapid", "generate", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0
+    first, second = out.decode().splitlines()
+    private = first.removeprefix("TESSERA_VAPID_PRIVATE_KEY=")
+    assert second.endswith(vapid.public_key(private))
+    production = Settings(
+        env="production",
+        jwt_secret="y" * 40,
+        vapid_private_key=private,
+        vapid_subject="mailto:ops@a.example",
+    )
+    assert production.vapid_public_key == vapid.public_key(private)
+    with pytest.raises(ValidationError, match="VAPID_PRIVATE_KEY"):
+        Settings(env="production", jwt_secret="y" * 40, var_dir=tmp_path)
+    with pytest.raises(ValidationError, match="VAPID_SUBJECT"):
+        Settings(env="production", jwt_secret="y" * 40, vapid_private_key=private, var_dir=tmp_path)

@@ -286,10 +286,10 @@ async def test_rewards_queue_one_notification_each_and_delivery_runs_once(
     # One shape: what was earned, and its points.
     assert (rows[0].payload["badge_id"], rows[0].payload["level"]) == (int(regular), 1)
     assert (rows[1].payload["challenge_id"], rows[1].payload["points"]) == (int(challenge_id), 50)
-    # process_event enqueued their delivery; the job marks each sent once.
+    # process_event enqueued their delivery; the job plans each once (no device: the inbox only).
     assert await redis.exists(*(f"arq:job:notify:{n.key}" for n in rows)) == 2
-    assert [await deliver_notification(ctx, n.key) for n in rows] == [True, True]
-    assert [await deliver_notification(ctx, n.key) for n in rows] == [False, False]
+    assert [await deliver_notification(ctx, n.key) for n in rows] == ["inbox_only", "inbox_only"]
+    assert [await deliver_notification(ctx, n.key) for n in rows] == ["already planned"] * 2
     assert await Notification.filter(customer_id=alice.id, sent_at=None).count() == 0
 
 
@@ -313,7 +313,7 @@ async def test_the_sweeper_hands_over_notifications_whose_job_was_lost(
     await Notification.filter(key=keys[0]).update(created_at=old)
     assert await requeue_unprocessed(ctx) == 1
     assert [await redis.exists(f"arq:job:notify:{key}") for key in keys] == [1, 0]
-    assert await deliver_notification(ctx, keys[0]) is True
+    assert await deliver_notification(ctx, keys[0]) == "inbox_only"
     assert await requeue_unprocessed(ctx) == 0
 
 
