@@ -14,4 +14,6 @@ MODEL_MODULES = [
     "game.streaks.models",
     "game.rules.models",
     "game.awards.models",
+    "game.rewards.models",
+    "game.points.models",
 ]

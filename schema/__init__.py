@@ -34,6 +34,7 @@ from schema.errors import ErrorCodes, TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.purchases.mutations import PurchaseMutations
+from schema.rewards.resolvers import RewardMutations, RewardQueries
 from schema.streaks.mutations import StreakMutations
 from schema.streaks.queries import StreakQueries
 
@@ -43,7 +44,14 @@ from schema.streaks.queries import StreakQueries
     "<token> from login), a marketer (token from marketerLogin), or anyone."
 )
 class Query(
-    CustomerQueries, EarnQueries, ChallengeQueries, BadgeQueries, EcoQueries, StreakQueries, AwardQueries
+    CustomerQueries,
+    EarnQueries,
+    ChallengeQueries,
+    BadgeQueries,
+    EcoQueries,
+    StreakQueries,
+    AwardQueries,
+    RewardQueries,
 ):
     pass
 
@@ -65,6 +73,7 @@ class Mutation(
     EcoMutations,
     StreakMutations,
     AwardMutations,
+    RewardMutations,
 ):
     pass
 

@@ -16,6 +16,7 @@ class NotificationKind(StrEnum):
     BADGE_EARNED = "badge_earned"
     STREAK_MILESTONE = "streak_milestone"
     REWARD_WITHDRAWN = "reward_withdrawn"
+    POINTS_EXPIRING = "points_expiring"
 
 
 class Notification(Model):

@@ -20,5 +20,7 @@ def facts_of(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
         }
     if event_type == "eco_action":
         return {key: payload.get(key) for key in ("action", "quantity", "verified", "co2e_g")}
+    if event_type == "redemption":
+        return {key: payload.get(key) for key in ("reward_id", "kind", "cost_points")}
     attributes = payload.get("attributes")
     return dict(attributes) if isinstance(attributes, dict) else {}

@@ -57,6 +57,7 @@ KNOWN_FIELDS: dict[str, dict[str, type]] = {
         "eco_quantity": int,
     },
     "eco_action": {"action": str, "quantity": int, "verified": bool, "co2e_g": int},
+    "redemption": {"reward_id": int, "kind": str, "cost_points": int},
 }
 NUMERIC = (int,)
 
