@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         "create-api-key", _create_api_key, "create an API key for a till, e-shop or CRM; prints it once"
     )
     p.add_argument("name")
-    p.add_argument("--scope", action="append", dest="scopes", help="purchases (default), eco, rewards; repeatable")
+    p.add_argument(
+        "--scope", action="append", dest="scopes", help="purchases (default), eco, rewards; repeatable"
+    )
     p = command("revoke-api-key", _revoke_api_key, "revoke every key with this name or prefix")
     p.add_argument("name")
     p = command("create-marketer", _create_marketer, "create a marketer account")

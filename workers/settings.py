@@ -11,7 +11,14 @@ from arq.worker import Worker, func
 from app.settings import Settings
 from game.events.queue import BACKFILL_CHALLENGE, PROCESS_EVENT
 from game.notifications.service import DELIVER_NOTIFICATION
-from workers.tasks import backfill_challenge, deliver_notification, process_event, requeue_unprocessed
+from workers.tasks import (
+    backfill_challenge,
+    deliver_notification,
+    expire_points,
+    process_event,
+    release_pending_points,
+    requeue_unprocessed,
+)
 
 
 def build_worker(settings: Settings, redis: ArqRedis, *, handle_signals: bool = True) -> Worker:
@@ -30,7 +37,12 @@ def build_worker(settings: Settings, redis: ArqRedis, *, handle_signals: bool = 
         ],
         # arq sizes every in-progress lock from the longest timeout of all functions, crons included: a
         # longer cron timeout would hold a crashed worker's jobs back for that long.
-        cron_jobs=[cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=timeout_s)],
+        cron_jobs=[
+            cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=timeout_s),
+            # Both are safe to run twice or late: hourly, and at startup, catches up after any downtime.
+            cron(release_pending_points, minute={7, 37}, run_at_startup=True, unique=True, timeout=timeout_s),
+            cron(expire_points, minute=17, run_at_startup=True, unique=True, timeout=timeout_s),
+        ],
         redis_pool=redis,
         on_startup=startup,
         handle_signals=handle_signals,

@@ -73,6 +73,17 @@ def _validate_texts(texts: dict[str, str], what: str, max_length: int, *, requir
 def _validate(data: RewardInput) -> None:
     _validate_texts(data.name, "name", 120, required=True)
     _validate_texts(data.description, "description", 2000, required=False)
+    _validate_numbers(data)
+    for name, moment in (("startsAt", data.starts_at), ("endsAt", data.ends_at)):
+        if moment is not None and moment.tzinfo is None:
+            raise bad_input(f"{name} must carry a UTC offset", name)
+    if data.starts_at and data.ends_at and data.ends_at <= data.starts_at:
+        raise bad_input("endsAt must be after startsAt", "endsAt")
+    if len(data.audience_tags) > 20 or any(not 1 <= len(t) <= 40 for t in data.audience_tags):
+        raise bad_input("audienceTags: at most 20 tags of 1 to 40 characters", "audienceTags")
+
+
+def _validate_numbers(data: RewardInput) -> None:
     if data.image_url is not None and (
         not data.image_url.startswith("https://") or not 9 <= len(data.image_url) <= 500
     ):
@@ -83,17 +94,10 @@ def _validate(data: RewardInput) -> None:
         raise bad_input(f"stock must be between 0 and {MAX_STOCK}, or null for unlimited", "stock")
     if data.per_customer_limit is not None and not 1 <= data.per_customer_limit <= 1000:
         raise bad_input("perCustomerLimit must be between 1 and 1000, or null", "perCustomerLimit")
-    for name, moment in (("startsAt", data.starts_at), ("endsAt", data.ends_at)):
-        if moment is not None and moment.tzinfo is None:
-            raise bad_input(f"{name} must carry a UTC offset", name)
-    if data.starts_at and data.ends_at and data.ends_at <= data.starts_at:
-        raise bad_input("endsAt must be after startsAt", "endsAt")
     if data.coupon_valid_days is not None and not 1 <= data.coupon_valid_days <= 3650:
         raise bad_input("couponValidDays must be between 1 and 3650, or null", "couponValidDays")
     if not 0 <= data.cancel_window_hours <= 24 * 90:
         raise bad_input("cancelWindowHours must be between 0 and 2160", "cancelWindowHours")
-    if len(data.audience_tags) > 20 or any(not 1 <= len(t) <= 40 for t in data.audience_tags):
-        raise bad_input("audienceTags: at most 20 tags of 1 to 40 characters", "audienceTags")
 
 
 def _columns(data: RewardInput) -> dict[str, Any]:
@@ -249,6 +253,37 @@ async def _available(conn: BaseDBAsyncClient, customer_id: UUID) -> int:
     return int(row["points"]) if row else 0
 
 
+async def _admissible(
+    conn: BaseDBAsyncClient, reward: dict[str, Any], customer_id: UUID, tags: list[str], now: datetime
+) -> int:
+    """The reward's price, once every check made under the customer's lock passes; else the refusal."""
+    reward_id = reward["id"]
+    if not _live(reward, now):
+        raise refused(ErrorCode.CONFLICT, RewardReason.NOT_AVAILABLE, "this reward cannot be redeemed now")
+    audience = reward["audience_tags"]
+    audience = json.loads(audience) if isinstance(audience, str) else audience
+    if not _eligible(audience, tags):
+        raise refused(ErrorCode.FORBIDDEN, RewardReason.NOT_ELIGIBLE, "this reward is not offered to you")
+    cost = int(reward["cost_points"])
+    limit = reward["per_customer_limit"]
+    if limit is not None:
+        # Counted under the customer's lock: two concurrent redemptions of one customer take turns.
+        row = await fetch_one(
+            "SELECT COUNT(*) AS n FROM redemption WHERE reward_id = $1 AND customer_id = $2 AND status <> $3",
+            reward_id,
+            customer_id,
+            RedemptionStatus.CANCELLED.value,
+            conn=conn,
+        )
+        if row is not None and int(row["n"]) >= int(limit):
+            raise refused(ErrorCode.CONFLICT, RewardReason.LIMIT_REACHED, f"at most {limit} per customer")
+    if await _available(conn, customer_id) < cost:
+        raise refused(
+            ErrorCode.CONFLICT, RewardReason.INSUFFICIENT_POINTS, f"this reward costs {cost} points"
+        )
+    return cost
+
+
 async def redeem(arq: ArqRedis, customer_id: UUID, reward_id: int, idempotency_key: str) -> Redeemed:
     validate_key(idempotency_key, "idempotencyKey", MAX_IDEMPOTENCY_KEY)
     award_key = keys.redemption(customer_id, idempotency_key)
@@ -272,32 +307,7 @@ async def redeem(arq: ArqRedis, customer_id: UUID, reward_id: int, idempotency_k
         )
         if reward is None:
             raise DomainError(ErrorCode.NOT_FOUND, "no reward with this id")
-        if not _live(reward, now):
-            raise refused(
-                ErrorCode.CONFLICT, RewardReason.NOT_AVAILABLE, "this reward cannot be redeemed now"
-            )
-        audience = reward["audience_tags"]
-        audience = json.loads(audience) if isinstance(audience, str) else audience
-        if not _eligible(audience, tags):
-            raise refused(ErrorCode.FORBIDDEN, RewardReason.NOT_ELIGIBLE, "this reward is not offered to you")
-        cost = int(reward["cost_points"])
-        limit = reward["per_customer_limit"]
-        if limit is not None:
-            # Counted under the customer's lock: two concurrent redemptions of one customer take turns.
-            row = await fetch_one(
-                "SELECT COUNT(*) AS n FROM redemption WHERE reward_id = $1 AND customer_id = $2 "
-                "AND status <> $3",
-                reward_id,
-                customer_id,
-                RedemptionStatus.CANCELLED.value,
-                conn=conn,
-            )
-            if row is not None and int(row["n"]) >= int(limit):
-                raise refused(ErrorCode.CONFLICT, RewardReason.LIMIT_REACHED, f"at most {limit} per customer")
-        if await _available(conn, customer_id) < cost:
-            raise refused(
-                ErrorCode.CONFLICT, RewardReason.INSUFFICIENT_POINTS, f"this reward costs {cost} points"
-            )
+        cost = await _admissible(conn, reward, customer_id, tags, now)
         # One conditional UPDATE: concurrent redemptions queue on the reward's row, and the one that finds
         # no unit left changes nothing.
         taken = await fetch_one(
@@ -326,7 +336,8 @@ async def redeem(arq: ArqRedis, customer_id: UUID, reward_id: int, idempotency_k
             event_id=event_id,
         )
         balance = (await grant(conn, debit)).balance
-        assert balance is not None and balance >= 0
+        assert balance is not None
+        assert balance >= 0
         valid_days = reward["coupon_valid_days"]
         donation = kind is RewardKind.DONATION
         redemption = await Redemption.create(
@@ -376,7 +387,7 @@ async def cancel(arq: ArqRedis, customer_id: UUID, redemption_id: int) -> Redemp
             return redemption  # cancelled before: answered as it is, nothing moves twice
         if redemption.status is RedemptionStatus.CONSUMED:
             raise refused(ErrorCode.CONFLICT, RewardReason.COUPON_USED, "the coupon was already used")
-        reward = await Reward.get(id=redemption.reward_id).using_db(conn)
+        reward = await Reward.get(id=redemption.reward_id, using_db=conn)
         if now > _utc(redemption.created_at) + timedelta(hours=reward.cancel_window_hours):
             raise refused(
                 ErrorCode.CONFLICT,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
+from uuid import UUID
 
 import strawberry
 
@@ -25,7 +26,7 @@ from schema.rewards.types import (
 )
 
 
-def _customer_id(info: Info):  # type: ignore[no-untyped-def]
+def _customer_id(info: Info) -> UUID:
     customer_id = info.context.viewer.customer_id
     assert customer_id is not None  # IsCustomer
     return customer_id
@@ -33,7 +34,7 @@ def _customer_id(info: Info):  # type: ignore[no-untyped-def]
 
 def _data(input: RewardInput) -> service.RewardInput:
     return service.RewardInput(
-        kind=Kind(input.kind.value),
+        kind=Kind[input.kind.name],
         name=input.name.to_dict(),
         cost_points=input.cost_points,
         description=input.description.to_dict() if input.description else {},
@@ -92,7 +93,7 @@ class RewardQueries:
             RewardStatus | None, strawberry.argument(description="Only rewards of this status; null: all.")
         ] = None,
     ) -> list[RewardDefinition]:
-        wanted = DefinitionStatus(status.value) if status else None
+        wanted = DefinitionStatus[status.name] if status else None
         return [RewardDefinition.from_model(r) for r in await service.definitions(wanted)]
 
 

@@ -260,4 +260,4 @@ def decode_cursor(cursor: str) -> int:
 
 
 def to_data_kind(kind: RewardKind) -> Kind:
-    return Kind(kind.value)
+    return Kind[kind.name]

@@ -23,7 +23,9 @@ mutation($id: ID!, $key: String!) {
 CANCEL = "mutation($id: ID!) { cancelRedemption(id: $id) { id status cancelledAt } }"
 VALIDATE = "mutation($code: String!) { validateCoupon(code: $code) { code status valid problem rewardName } }"
 CONSUME = """
-mutation($code: String!, $order: String) { consumeCoupon(code: $code, orderId: $order) { code status orderId } }
+mutation($code: String!, $order: String) {
+  consumeCoupon(code: $code, orderId: $order) { code status orderId }
+}
 """
 REWARDS = "{ rewards { id name costPoints stockLeft canRedeem blockedBy } }"
 MINE = """
@@ -172,7 +174,9 @@ async def test_cancellation_gives_points_and_stock_back_once(gql: GraphQL) -> No
     alice = await funded(gql, till, 100)
     redemption = (await gql(REDEEM, {"id": rid, "key": "k"}, token=alice.token))["redeemReward"]
     assert await balance(gql, alice) == 0
-    results = await asyncio.gather(*(gql(CANCEL, {"id": redemption["id"]}, token=alice.token) for _ in range(3)))
+    results = await asyncio.gather(
+        *(gql(CANCEL, {"id": redemption["id"]}, token=alice.token) for _ in range(3))
+    )
     assert {r["cancelRedemption"]["status"] for r in results} == {"CANCELLED"}
     assert await balance(gql, alice) == 100
     assert (await Reward.get(id=int(rid))).redeemed == 0
@@ -217,10 +221,12 @@ async def test_donations_issue_a_receipt_and_redemptions_page(gql: GraphQL) -> N
     marketer, till = await setup(gql)
     rid = await reward(gql, marketer, kind="DONATION", costPoints=10)
     alice = await funded(gql, till, 100)
-    made = [(await gql(REDEEM, {"id": rid, "key": f"d{i}"}, token=alice.token))["redeemReward"] for i in range(3)]
+    made = [
+        (await gql(REDEEM, {"id": rid, "key": f"d{i}"}, token=alice.token))["redeemReward"] for i in range(3)
+    ]
     assert all(r["couponCode"] is None and r["receipt"].startswith("DON-") for r in made)
     page = (await gql(MINE, {"first": 2}, token=alice.token))["myRedemptions"]
     assert [e["node"]["id"] for e in page["edges"]] == [made[2]["id"], made[1]["id"]]
     assert page["pageInfo"]["hasNextPage"] is True
-    rest = (await gql(MINE, {"first": 2, "after": page["pageInfo"]["endCursor"]}, token=alice.token))
+    rest = await gql(MINE, {"first": 2, "after": page["pageInfo"]["endCursor"]}, token=alice.token)
     assert [e["node"]["id"] for e in rest["myRedemptions"]["edges"]] == [made[0]["id"]]
