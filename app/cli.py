@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from app.settings import Settings, load_settings
 
@@ -130,12 +130,24 @@ async def _create_marketer(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _check_ledger(settings: Settings, _args: argparse.Namespace) -> int:
     from game.ledger.service import find_drift
+    from game.points.service import find_lifecycle_problems
+    from game.rewards.service import find_stock_problems
 
-    drift = await _with_db(settings, find_drift)
+    async def check() -> tuple[list[Any], list[str]]:
+        problems = await find_lifecycle_problems(settings.points_expiry_months)
+        return await find_drift(), problems + await find_stock_problems()
+
+    drift, problems = await _with_db(settings, check)
     for d in drift:
         print(f"customer {d.customer_id}: cached {d.cached}, ledger {d.ledger}")
-    print("ledger consistent" if not drift else f"{len(drift)} balance(s) drifted")
-    return 1 if drift else 0
+    for problem in problems:
+        print(problem)
+    if drift:
+        print(f"{len(drift)} balance(s) drifted")
+    if problems:
+        print(f"{len(problems)} pending, expiry or stock problem(s)")
+    print("ledger consistent" if not drift and not problems else "ledger inconsistent")
+    return 1 if drift or problems else 0
 
 
 async def _requeue(settings: Settings, _args: argparse.Namespace) -> int:

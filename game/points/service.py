@@ -25,9 +25,10 @@ from tortoise.transactions import in_transaction
 from game.awards import keys
 from game.awards.keys import Reason
 from game.awards.service import Award, Granted, grant
-from game.ledger.models import EntryKind
+from game.ledger.models import EntryKind, LedgerEntry
 from game.notifications.models import NotificationKind
 from game.notifications.service import queue_notification
+from game.points.models import PendingPoints
 from game.sql import execute, fetch_all, fetch_one, insert
 
 SOON_DAYS = 30
@@ -269,3 +270,35 @@ async def _notify(customer_id: UUID, months: int, today: date, notice_days: int)
             key = keys.expiry_notice(customer_id, item.day.isoformat())
             payload = {"points": item.points, "date": item.day.isoformat()}
             await queue_notification(conn, customer_id, key, NotificationKind.POINTS_EXPIRING, payload)
+
+
+async def find_lifecycle_problems(months: int, today: date | None = None) -> list[str]:
+    """Where pending, available and expired points do not add up (should always be empty):
+    a held row is in the ledger only once released, for exactly its points less what refunds cancelled;
+    and no customer has more expired than the points old enough to expire."""
+    problems = []
+    rows = await PendingPoints.all().order_by("id")
+    entries = dict(
+        await LedgerEntry.filter(award_key__in=[r.award_key for r in rows]).values_list("award_key", "delta")
+    )
+    for row in rows:
+        posted = entries.get(row.award_key)
+        if not 0 <= row.cancelled <= row.points:
+            problems.append(f"pending {row.id}: cancelled {row.cancelled} of {row.points}")
+        due = row.points - row.cancelled
+        expected = (due or None) if row.released_at is not None else None
+        if posted != expected:
+            problems.append(f"pending {row.id}: ledger {posted}, expected {expected}")
+    if months > 0:
+        cutoff = _midnight(months_before(today or datetime.now(UTC).date(), months))
+        expired = await LedgerEntry.filter(kind=EntryKind.EXPIRY).values_list("customer_id", flat=True)
+        for customer_id in {UUID(str(c)) for c in expired}:
+            total = -sum(
+                await LedgerEntry.filter(customer_id=customer_id, kind=EntryKind.EXPIRY).values_list(
+                    "delta", flat=True
+                )  # type: ignore[arg-type]
+            )
+            credits, _ = await _credits_and_debits(None, customer_id, cutoff)
+            if total > credits:
+                problems.append(f"customer {customer_id}: {total} expired of {credits} old enough to")
+    return problems

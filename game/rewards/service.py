@@ -29,7 +29,7 @@ from game.events.models import Event
 from game.events.queue import enqueue_processing
 from game.events.service import NewEvent, record_once, validate_key
 from game.ledger.live import PointsChange, publish_points_change
-from game.ledger.models import EntryKind
+from game.ledger.models import EntryKind, LedgerEntry
 from game.rewards.errors import RewardReason, refused
 from game.rewards.models import Redemption, RedemptionStatus, Reward, RewardKind, RewardStatus
 from game.sql import execute, fetch_one
@@ -492,3 +492,35 @@ async def consume_coupon(source: str, code: str, order_id: str | None) -> Redemp
         return current
     problem = coupon_problem(current, now) or RewardReason.COUPON_USED
     raise refused(ErrorCode.CONFLICT, problem, "this coupon cannot be used")
+
+
+async def find_stock_problems() -> list[str]:
+    """Rewards whose stock count differs from their redemptions, and redemptions the ledger does not match
+    (should always be empty): `redeemed` counts the redemptions not cancelled and never exceeds the stock;
+    each redemption has its debit, and a cancelled one (only) its reversal."""
+    problems = []
+    held: dict[int, int] = {}
+    redemptions = await Redemption.all().order_by("id")
+    for r in redemptions:
+        if r.status is not RedemptionStatus.CANCELLED:
+            held[r.reward_id] = held.get(r.reward_id, 0) + 1
+    for reward in await Reward.all().order_by("id"):
+        if reward.redeemed != held.get(reward.id, 0):
+            problems.append(
+                f"reward {reward.id}: redeemed {reward.redeemed}, redemptions {held.get(reward.id, 0)}"
+            )
+        if reward.stock is not None and reward.redeemed > reward.stock:
+            problems.append(f"reward {reward.id}: redeemed {reward.redeemed} of a stock of {reward.stock}")
+    award_keys = [r.award_key for r in redemptions]
+    entries = dict(
+        await LedgerEntry.filter(
+            award_key__in=award_keys + [keys.reversal(k) for k in award_keys]
+        ).values_list("award_key", "delta")
+    )
+    for r in redemptions:
+        if entries.get(r.award_key) != -r.points:
+            problems.append(f"redemption {r.id}: debit {entries.get(r.award_key)}, price {r.points}")
+        back = entries.get(keys.reversal(r.award_key))
+        if back != (r.points if r.status is RedemptionStatus.CANCELLED else None):
+            problems.append(f"redemption {r.id} ({r.status.value}): reversal {back}")
+    return problems

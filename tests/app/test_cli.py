@@ -187,3 +187,26 @@ async def test_requeue_restores_the_jobs_of_a_wiped_redis_from_the_database(
     assert await redis.zcard(default_queue_name) == 2
     ctx = {"settings": settings, "redis": redis, "job_try": 1}
     assert [await process_event(ctx, i) for i in event_ids] == ["processed", "processed"]
+
+
+async def test_a_rewards_key_validates_coupons_and_check_ledger_counts_stock(
+    gql: GraphQL, tessera: Tessera
+) -> None:
+    from game.rewards.models import Reward
+    from tests.schema.test_rewards import REDEEM, VALIDATE, funded, reward
+
+    await f.earn_rule(points_per_unit=1)
+    marketer, till = await f.marketer_token(gql), await f.api_key("till-1", ["purchases"])
+    rid = await reward(gql, marketer, stock=3)
+    alice = await funded(gql, till, 200)
+    code = (await gql(REDEEM, {"id": rid, "key": "k"}, token=alice.token))["redeemReward"]["couponCode"]
+    created = await tessera("create-api-key", "coupons-1", "--scope", "rewards")
+    assert created.returncode == 0, created.stderr
+    coupon = (await gql(VALIDATE, {"code": code}, api_key=created.last_line))["validateCoupon"]
+    assert coupon["valid"] is True
+    check = await tessera("check-ledger")
+    assert (check.returncode, check.last_line) == (0, "ledger consistent"), check.stdout
+    await Reward.filter(id=int(rid)).update(redeemed=2)  # a stock count the redemptions do not explain
+    check = await tessera("check-ledger")
+    assert check.returncode == 1
+    assert f"reward {rid}: redeemed 2, redemptions 1" in check.stdout
