@@ -148,3 +148,30 @@ async def test_expiry_and_redemption_racing_never_spend_the_same_points_twice(
         assert kinds in ([EntryKind.EXPIRY], [EntryKind.REDEMPTION]), kinds
         assert entries[-1].balance_after == 0
     assert await find_drift() == []
+
+
+async def test_a_redeem_a_reward_challenge_completes_on_a_donation(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    from tests.challenge_helpers import process_all, published_challenge
+
+    await f.earn_rule(points_per_unit=1)
+    marketer, till = await f.marketer_token(gql), await f.api_key("till-1", ["purchases"])
+    donation = await reward(gql, marketer, kind="DONATION", costPoints=10)
+    product = await reward(gql, marketer, costPoints=10)
+    step = {
+        "event": "redemption",
+        "aggregate": "count",
+        "target": 1,
+        "filters": [{"field": "kind", "op": "eq", "value": "donation"}],
+    }
+    await published_challenge(gql, marketer, {"steps": [step]}, rewardPoints=25)
+    alice = await f.customer(gql)
+    await buy(gql, till, alice, "A-1", 100)
+    await gql(REDEEM, {"id": product, "key": "p"}, token=alice.token)
+    await process_all(settings, redis)
+    assert (await points(gql, alice))["balance"] == 90  # a product is not a donation
+    await gql(REDEEM, {"id": donation, "key": "d"}, token=alice.token)
+    await process_all(settings, redis)
+    assert (await points(gql, alice))["balance"] == 80 + 25
+    assert await find_drift() == []
