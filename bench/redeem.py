@@ -50,6 +50,7 @@ WARMUP_SECONDS = 2.0
 COST = 10
 JWT_SECRET = "x" * 40
 TARGETS = ("baseline", "tessera")
+KEYS = itertools.count(1)  # idempotency keys unique across every run of both targets: none is a replay
 REDEEM = """
 mutation($id: ID!, $key: String!) {
   redeemReward(rewardId: $id, idempotencyKey: $key) { id points couponCode }
@@ -109,7 +110,6 @@ async def prepare(var_dir: Path) -> tuple[list[str], int, Settings]:
 
 async def drive(name: str, url: str, pid: int, tokens: list[str], reward_id: int, seconds: float) -> Run:
     run = Run(name)
-    keys = itertools.count(1)
     cpu = cpu_seconds(pid)
     connector = aiohttp.TCPConnector(limit=len(tokens))
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
@@ -117,7 +117,7 @@ async def drive(name: str, url: str, pid: int, tokens: list[str], reward_id: int
         async def customer(token: str, deadline: float) -> None:
             headers = {"Authorization": f"Bearer {token}"}
             while perf_counter() < deadline:
-                key = f"{name}-{next(keys)}"
+                key = f"{name}-{next(KEYS)}"
                 body: dict[str, Any] = (
                     {"rewardId": reward_id, "idempotencyKey": key}
                     if name == "baseline"
