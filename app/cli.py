@@ -142,11 +142,9 @@ async def _check_ledger(settings: Settings, _args: argparse.Namespace) -> int:
         print(f"customer {d.customer_id}: cached {d.cached}, ledger {d.ledger}")
     for problem in problems:
         print(problem)
-    if drift:
-        print(f"{len(drift)} balance(s) drifted")
-    if problems:
-        print(f"{len(problems)} pending, expiry or stock problem(s)")
-    print("ledger consistent" if not drift and not problems else "ledger inconsistent")
+    summary = [f"{len(drift)} balance(s) drifted"] if drift else []
+    summary += [f"{len(problems)} pending, expiry or stock problem(s)"] if problems else []
+    print("; ".join(summary) or "ledger consistent")
     return 1 if drift or problems else 0
 
 

@@ -209,4 +209,5 @@ async def test_a_rewards_key_validates_coupons_and_check_ledger_counts_stock(
     await Reward.filter(id=int(rid)).update(redeemed=2)  # a stock count the redemptions do not explain
     check = await tessera("check-ledger")
     assert check.returncode == 1
+    assert check.last_line == "1 pending, expiry or stock problem(s)"
     assert f"reward {rid}: redeemed 2, redemptions 1" in check.stdout
