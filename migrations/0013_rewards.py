@@ -22,6 +22,8 @@ class Migration(migrations.Migration):
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('customer', fields.ForeignKeyField('models.Customer', source_field='customer_id', db_constraint=True, to_field='id', related_name='pending_points', on_delete=OnDelete.RESTRICT)),
                 ('award_key', fields.CharField(unique=True, max_length=200)),
+                ('kind', fields.CharEnumField(default=EntryKind.EARN, description='EARN: earn\nREFUND: refund\nBONUS: bonus\nADJUSTMENT: adjustment\nREDEMPTION: redemption\nCLAWBACK: clawback\nEXPIRY: expiry', enum_type=EntryKind, max_length=16)),
+                ('reason', fields.CharEnumField(default=Reason.PURCHASE, description='PURCHASE: earn\nECO_BONUS: eco_bonus\nREFUND: refund\nECO_ACTION: eco\nCHALLENGE: challenge\nBADGE: badge\nSTREAK: streak\nCLAWBACK: clawback\nREDEMPTION: redemption\nEXPIRY: expiry', enum_type=Reason, max_length=16)),
                 ('text', fields.CharField(max_length=200)),
                 ('event_id', fields.BigIntField(null=True)),
                 ('points', fields.BigIntField()),

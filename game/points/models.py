@@ -8,6 +8,9 @@ from uuid import UUID
 from tortoise import fields
 from tortoise.models import Model
 
+from game.awards.keys import Reason
+from game.ledger.models import EntryKind
+
 if TYPE_CHECKING:
     from game.customers.models import Customer
 
@@ -22,6 +25,9 @@ class PendingPoints(Model):
     )
     customer_id: UUID
     award_key = fields.CharField(max_length=200, unique=True)  # the purchase's award key
+    # What the released entry will be: a purchase's points (EARN) or its eco bonus (BONUS).
+    kind = fields.CharEnumField(EntryKind, max_length=16, default=EntryKind.EARN)
+    reason = fields.CharEnumField(Reason, max_length=16, default=Reason.PURCHASE)
     text = fields.CharField(max_length=200)
     event_id = fields.BigIntField(null=True)
     points = fields.BigIntField()

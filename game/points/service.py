@@ -47,6 +47,8 @@ async def hold(conn: BaseDBAsyncClient, award: Award, available_at: datetime) ->
         {
             "customer_id": award.customer_id,
             "award_key": award.key,
+            "kind": award.kind.value,
+            "reason": award.reason.value,
             "text": award.text[:200],
             "event_id": award.event_id,
             "points": award.points,
@@ -110,7 +112,7 @@ async def release_due(now: datetime | None = None, batch: int = 500) -> list[tup
             # Conditional: of two runs, one releases the row and the other finds it released.
             held = await fetch_one(
                 "UPDATE pending_points SET released_at = $1 WHERE id = $2 AND released_at IS NULL "
-                "RETURNING customer_id, award_key, text, event_id, points, cancelled",
+                "RETURNING customer_id, award_key, kind, reason, text, event_id, points, cancelled",
                 now,
                 row["id"],
                 conn=conn,
@@ -121,8 +123,8 @@ async def release_due(now: datetime | None = None, batch: int = 500) -> list[tup
             award = Award(
                 customer_id=customer_id,
                 points=int(held["points"]) - int(held["cancelled"]),
-                kind=EntryKind.EARN,
-                reason=Reason.PURCHASE,
+                kind=EntryKind(held["kind"]),
+                reason=Reason(held["reason"]),
                 key=str(held["award_key"]),
                 text=str(held["text"]),
                 event_id=held["event_id"],

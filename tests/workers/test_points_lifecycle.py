@@ -175,3 +175,20 @@ async def test_a_redeem_a_reward_challenge_completes_on_a_donation(
     await process_all(settings, redis)
     assert (await points(gql, alice))["balance"] == 80 + 25
     assert await find_drift() == []
+
+
+async def test_a_held_eco_bonus_is_released_as_a_bonus(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    await upsert_rule("EUR", 1, {}, eco_bonus_pct=50, pending_days=7)
+    till = await f.api_key("till-1", ["purchases"])
+    alice = await f.customer(gql)
+    item = {"sku": "REFILL", "quantity": 1, "unitPriceCents": 2000, "eco": True}
+    data = f.purchase(alice.id, "E-1", 2000, items=[item])
+    result = (await gql(f.RECORD_PURCHASE, {"input": data}, api_key=till))["recordPurchase"]
+    assert (result["pointsAwarded"], result["balance"]) == (30, 0)
+    assert await points(gql, alice) == {"balance": 0, "pending": 30, "expiringSoon": []}
+    await window_over()
+    await release_pending_points(ctx(settings, redis))
+    entries = await LedgerEntry.filter(customer_id=alice.id).order_by("id")
+    assert [(e.kind, e.delta) for e in entries] == [(EntryKind.EARN, 20), (EntryKind.BONUS, 10)]
