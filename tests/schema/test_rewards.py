@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from game.ledger.service import find_drift
@@ -230,3 +231,43 @@ async def test_donations_issue_a_receipt_and_redemptions_page(gql: GraphQL) -> N
     assert page["pageInfo"]["hasNextPage"] is True
     rest = await gql(MINE, {"first": 2, "after": page["pageInfo"]["endCursor"]}, token=alice.token)
     assert [e["node"]["id"] for e in rest["myRedemptions"]["edges"]] == [made[0]["id"]]
+
+
+UPDATE = """
+mutation($id: ID!, $input: RewardInput!) { updateReward(id: $id, input: $input) { id costPoints stock } }
+"""
+DEFINITIONS = "query($s: RewardStatus) { rewardDefinitions(status: $s) { id status redeemed } }"
+
+
+async def test_marketers_update_and_list_rewards_and_bad_input_names_its_field(gql: GraphQL) -> None:
+    marketer, _ = await setup(gql)
+    rid = await reward(gql, marketer)
+    data = {"kind": "PRODUCT", "name": {"en": "Mug"}, "costPoints": 250, "stock": 3}
+    updated = (await gql(UPDATE, {"id": rid, "input": data}, token=marketer))["updateReward"]
+    assert (updated["costPoints"], updated["stock"]) == (250, 3)
+    bad = await gql.error(UPDATE, {"id": rid, "input": {**data, "costPoints": 0}}, token=marketer)
+    assert (bad["extensions"]["code"], bad["extensions"]["field"]) == ("BAD_USER_INPUT", "costPoints")
+    assert (await gql(DEFINITIONS, {"s": "LIVE"}, token=marketer))["rewardDefinitions"] == [
+        {"id": rid, "status": "LIVE", "redeemed": 0}
+    ]
+    await gql(ARCHIVE, {"id": rid}, token=marketer)
+    assert (await gql(DEFINITIONS, {"s": "LIVE"}, token=marketer))["rewardDefinitions"] == []
+    assert await gql.code(UPDATE, {"id": rid, "input": data}, token=marketer) == "CONFLICT"
+    customer = await f.customer(gql)
+    assert await gql.code(DEFINITIONS, {"s": None}, token=customer.token) == "FORBIDDEN"
+
+
+async def test_expired_coupons_and_closed_cancel_windows_are_refused(gql: GraphQL) -> None:
+    marketer, till = await setup(gql)
+    rid = await reward(gql, marketer, cancelWindowHours=0, couponValidDays=1)
+    alice = await funded(gql, till, 100)
+    redemption = (await gql(REDEEM, {"id": rid, "key": "k"}, token=alice.token))["redeemReward"]
+    assert await refusal(gql, CANCEL, {"id": redemption["id"]}, token=alice.token) == "CANCEL_WINDOW_OVER"
+    await Redemption.filter(id=int(redemption["id"])).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    shop = await f.api_key("shop", ["rewards"])
+    coupon = (await gql(VALIDATE, {"code": redemption["couponCode"]}, api_key=shop))["validateCoupon"]
+    assert (coupon["valid"], coupon["problem"]) == (False, "COUPON_EXPIRED")
+    assert await refusal(gql, CONSUME, {"code": redemption["couponCode"]}, api_key=shop) == "COUPON_EXPIRED"
+    assert await balance(gql, alice) == 0
