@@ -22,6 +22,9 @@ class RewardReason(StrEnum):
 
 
 def refused(code: ErrorCode, reason: RewardReason, message: str) -> DomainError:
-    """A refusal clients branch on. DomainError has no `reason` keyword on this branch yet, so the reason
-    leads the message ("OUT_OF_STOCK: ..."); once it has, pass `reason=reason` here and nowhere else."""
-    return DomainError(code, f"{reason.value}: {message}")
+    """A refusal clients branch on: the reason leads the message ("OUT_OF_STOCK: ...") and rides on the
+    error as `reason`, which schema/ puts in `extensions.reason` once DomainError carries one (it is being
+    added on another branch; then this becomes `DomainError(code, message, reason=reason)`)."""
+    error = DomainError(code, f"{reason.value}: {message}")
+    setattr(error, "reason", reason)  # noqa: B010 - not a declared attribute of DomainError on this branch
+    return error
