@@ -35,6 +35,7 @@ bench: install  ## needs PostgreSQL and Redis: DATABASE_URL (default the local `
 	$(BIN)/python bench/leaderboard.py
 	$(BIN)/python bench/referrals.py
 	$(BIN)/python bench/push.py
+	$(BIN)/python bench/redeem.py
 
 schema: install
 	$(BIN)/tessera export-schema

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.settings import Settings, load_settings
 
@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         "create-api-key", _create_api_key, "create an API key for a till, e-shop or CRM; prints it once"
     )
     p.add_argument("name")
-    p.add_argument("--scope", action="append", dest="scopes", help="purchases (default), eco; repeatable")
+    p.add_argument(
+        "--scope", action="append", dest="scopes", help="purchases (default), eco, rewards; repeatable"
+    )
     p = command("revoke-api-key", _revoke_api_key, "revoke every key with this name or prefix")
     p.add_argument("name")
     p = command("create-marketer", _create_marketer, "create a marketer account")
@@ -224,12 +226,22 @@ async def _create_marketer(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _check_ledger(settings: Settings, _args: argparse.Namespace) -> int:
     from game.ledger.service import find_drift
+    from game.points.service import find_lifecycle_problems
+    from game.rewards.service import find_stock_problems
 
-    drift = await _with_db(settings, find_drift)
+    async def check() -> tuple[list[Any], list[str]]:
+        problems = await find_lifecycle_problems(settings.points_expiry_months)
+        return await find_drift(), problems + await find_stock_problems()
+
+    drift, problems = await _with_db(settings, check)
     for d in drift:
         print(f"customer {d.customer_id}: cached {d.cached}, ledger {d.ledger}")
-    print("ledger consistent" if not drift else f"{len(drift)} balance(s) drifted")
-    return 1 if drift else 0
+    for problem in problems:
+        print(problem)
+    summary = [f"{len(drift)} balance(s) drifted"] if drift else []
+    summary += [f"{len(problems)} pending, expiry or stock problem(s)"] if problems else []
+    print("; ".join(summary) or "ledger consistent")
+    return 1 if drift or problems else 0
 
 
 async def _requeue(settings: Settings, _args: argparse.Namespace) -> int:

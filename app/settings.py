@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     worker_job_timeout_s: int = 20
     worker_max_jobs: int = 50
     requeue_after_s: int = 30
+    # Earned points expire this many months after they were posted, oldest first; 0: never.
+    points_expiry_months: int = 0
+    # Customers are told this many days ahead that points will expire.
+    expiry_notice_days: int = 14
     # Events a backfill counts per transaction; a job hands over to the next one after half its timeout.
     backfill_batch: int = 500
     # A leaderboardChanged subscription sends at most one message per this many seconds.

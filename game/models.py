@@ -16,4 +16,6 @@ MODEL_MODULES = [
     "game.awards.models",
     "game.leaderboards.models",
     "game.referrals.models",
+    "game.rewards.models",
+    "game.points.models",
 ]

@@ -43,6 +43,7 @@ from schema.notifications.subscriptions import NotificationSubscriptions
 from schema.purchases.mutations import PurchaseMutations
 from schema.referrals.mutations import ReferralMutations
 from schema.referrals.queries import ReferralQueries
+from schema.rewards.resolvers import RewardMutations, RewardQueries
 from schema.settings import SchemaSettings
 from schema.streaks.mutations import StreakMutations
 from schema.streaks.queries import StreakQueries
@@ -63,6 +64,7 @@ class Query(
     LeaderboardQueries,
     ReferralQueries,
     NotificationQueries,
+    RewardQueries,
 ):
     pass
 
@@ -87,6 +89,7 @@ class Mutation(
     LeaderboardMutations,
     ReferralMutations,
     NotificationMutations,
+    RewardMutations,
 ):
     pass
 

@@ -66,3 +66,9 @@ class CanRecordEcoActions(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         _require_scope(info, Scope.ECO)
         return True
+
+
+class CanRedeemCoupons(BasePermission):
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        _require_scope(info, Scope.REWARDS)
+        return True

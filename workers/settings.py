@@ -18,8 +18,10 @@ from workers.tasks import (
     backfill_challenge,
     close_leaderboard_seasons,
     deliver_notification,
+    expire_points,
     process_event,
     push_notification,
+    release_pending_points,
     requeue_unprocessed,
     send_campaign,
 )
@@ -90,6 +92,9 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
         cron_jobs=[
             cron(requeue_unprocessed, second=0, run_at_startup=True, unique=True, timeout=timeout_s),
             cron(close_leaderboard_seasons, second=30, run_at_startup=True, unique=True, timeout=timeout_s),
+            # Both are safe to run twice or late: hourly, and at startup, catches up after any downtime.
+            cron(release_pending_points, minute={7, 37}, run_at_startup=True, unique=True, timeout=timeout_s),
+            cron(expire_points, minute=17, run_at_startup=True, unique=True, timeout=timeout_s),
         ],
         redis_pool=redis,
         on_startup=startup,

@@ -21,9 +21,11 @@ from game.leaderboards import rebuild as boards
 from game.leaderboards import seasons
 from game.leaderboards import service as leaderboards
 from game.leaderboards import store as board_store
+from game.ledger.live import PointsChange, publish_points_change
 from game.live import publish_all
 from game.notifications import campaigns
 from game.notifications import service as notifications
+from game.points import service as points
 from game.requeue import requeue_lost
 
 T = TypeVar("T")
@@ -98,6 +100,28 @@ async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:
         if time.monotonic() >= hand_over_at:
             await backfill.enqueue_backfill(ctx["redis"], challenge_id, batch.last_event_id)
             return counted
+
+
+async def release_pending_points(ctx: dict[str, Any]) -> int:
+    """Cron: purchase points whose return window ended become available; safe to run twice or late."""
+    released = await points.release_due()
+    for customer_id, granted in released:
+        if granted.balance is not None:
+            change = PointsChange(granted.balance, granted.points, granted.reason)
+            await publish_points_change(ctx["redis"], customer_id, change)
+    return len(released)
+
+
+async def expire_points(ctx: dict[str, Any]) -> int:
+    """Cron: expires unspent points older than the programme's months, oldest first, and queues the notices
+    of what expires soon; a second run the same day finds nothing left to expire."""
+    settings = ctx["settings"]
+    expired = await points.expire_due(settings.points_expiry_months, settings.expiry_notice_days)
+    for customer_id, granted in expired:
+        if granted.balance is not None:
+            change = PointsChange(granted.balance, granted.points, granted.reason)
+            await publish_points_change(ctx["redis"], customer_id, change)
+    return len(expired)
 
 
 async def requeue_unprocessed(ctx: dict[str, Any]) -> int:

@@ -19,6 +19,7 @@ class Scope(StrEnum):
 
     PURCHASES = "purchases"
     ECO = "eco"
+    REWARDS = "rewards"  # tills: validate and consume coupons
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ class Reason(StrEnum):
     CLAWBACK = "clawback"
     LEADERBOARD_PRIZE = "leaderboard"
     REFERRAL = "referral"
+    REDEMPTION = "redemption"
+    EXPIRY = "expiry"
 
 
 def purchase(source: str, order_id: str) -> str:
@@ -82,6 +84,19 @@ def referral_qualified_event(referee_id: UUID, purchase_event_id: int) -> str:
 def again(key: str, times: int) -> str:
     """The key of an award earned for the `times`-th time, after the earlier ones were withdrawn."""
     return key if times == 1 else f"{key}#{times}"
+
+
+def redemption(customer_id: UUID, idempotency_key: str) -> str:
+    return f"redemption:{customer_id}:{idempotency_key}"
+
+
+def expiry(customer_id: UUID, day: str) -> str:
+    """The points of a customer that expired on one day (the job runs daily; a rerun finds nothing left)."""
+    return f"expiry:{customer_id}:{day}"
+
+
+def expiry_notice(customer_id: UUID, day: str) -> str:
+    return f"expiring:{customer_id}:{day}"
 
 
 def reversal(key: str) -> str:

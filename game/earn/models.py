@@ -14,6 +14,8 @@ class EarnRule(Model):
     category_multipliers: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
     # Percent of the base rate added to an eco item's weight (50 = +50%); db_default: rules predate it.
     eco_bonus_pct = fields.IntField(default=0, db_default=0)
+    # Days purchase points stay pending (the return window) before they can be spent; 0: at once.
+    pending_days = fields.IntField(default=0, db_default=0)
     active = fields.BooleanField(default=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -18,6 +18,7 @@ from game.sql import fetch_one
 MAX_POINTS_PER_UNIT = 1000
 MAX_MULTIPLIER_PCT = 1000
 MAX_ECO_BONUS_PCT = 1000
+MAX_PENDING_DAYS = 365  # a return window longer than a year is a typo
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -44,12 +45,15 @@ async def upsert_rule(
     active: bool = True,
     *,
     eco_bonus_pct: int = 0,
+    pending_days: int = 0,
 ) -> EarnRule:
     currency = validate_currency(currency)
     if not 0 <= points_per_unit <= MAX_POINTS_PER_UNIT:
         raise bad_input(f"pointsPerUnit must be between 0 and {MAX_POINTS_PER_UNIT}", "pointsPerUnit")
     if not 0 <= eco_bonus_pct <= MAX_ECO_BONUS_PCT:
         raise bad_input(f"ecoBonusPct must be between 0 and {MAX_ECO_BONUS_PCT}", "ecoBonusPct")
+    if not 0 <= pending_days <= MAX_PENDING_DAYS:
+        raise bad_input(f"pendingDays must be between 0 and {MAX_PENDING_DAYS}", "pendingDays")
     if len(category_multipliers) > 200:
         raise bad_input("at most 200 category multipliers", "categoryMultipliers")
     for category, pct in category_multipliers.items():
@@ -69,6 +73,7 @@ async def upsert_rule(
                 "points_per_unit": points_per_unit,
                 "category_multipliers": dict(sorted(category_multipliers.items())),
                 "eco_bonus_pct": eco_bonus_pct,
+                "pending_days": pending_days,
                 "active": active,
             },
         )
@@ -93,13 +98,14 @@ class Rate:
     points_per_unit: int
     category_multipliers: dict[str, int]
     eco_bonus_pct: int
+    pending_days: int = 0
 
 
 async def active_rate(currency: str) -> Rate:
     validate_currency(currency)
     # Every purchase asks this: raw SQL, see game/sql.py.
     row = await fetch_one(
-        "SELECT points_per_unit, category_multipliers, eco_bonus_pct FROM earn_rule"
+        "SELECT points_per_unit, category_multipliers, eco_bonus_pct, pending_days FROM earn_rule"
         " WHERE currency = $1 AND active = $2",
         currency,
         True,
@@ -115,6 +121,7 @@ async def active_rate(currency: str) -> Rate:
         int(row["points_per_unit"]),
         json.loads(row["category_multipliers"]),
         int(row["eco_bonus_pct"]),
+        int(row["pending_days"]),
     )
 
 

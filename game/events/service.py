@@ -32,7 +32,7 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_EVENT_AGE = timedelta(days=365)
 _TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Event types only the platform records; a customer cannot claim a purchase through trackEvent.
-RESERVED_TYPES = frozenset({"purchase", "refund", "eco_action", "referral_qualified"})
+RESERVED_TYPES = frozenset({"purchase", "refund", "eco_action", "referral_qualified", "redemption"})
 
 
 @dataclass(frozen=True, slots=True)

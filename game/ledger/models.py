@@ -20,6 +20,8 @@ class EntryKind(StrEnum):
     REDEMPTION = "redemption"
     # A reward the engine granted, taken back because what earned it no longer holds (a refund).
     CLAWBACK = "clawback"
+    # Earned points that reached the end of their life unspent (oldest first).
+    EXPIRY = "expiry"
 
 
 class LedgerEntry(Model):

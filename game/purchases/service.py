@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from arq.connections import ArqRedis
@@ -23,6 +23,7 @@ from game.ledger.live import PointsChange, points_update, publish_points_change
 from game.ledger.models import EntryKind, LedgerEntry
 from game.ledger.service import balance_of
 from game.live import publish_all
+from game.points.service import cancel_pending, hold
 from game.purchases.errors import PurchaseReason
 from game.purchases.models import Purchase
 from game.sql import insert
@@ -75,9 +76,10 @@ class RefundInput:
 
 @dataclass(frozen=True, slots=True)
 class RefundResult:
-    points_reversed: int
+    points_reversed: int  # pending points cancelled included
     balance: int
     duplicate: bool
+    from_balance: int = 0  # what came out of the balance (the rest cancelled pending points)
 
 
 def _validate_purchase(data: PurchaseInput) -> None:
@@ -153,7 +155,16 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
             text=f"Purchase {data.order_id}",
             event_id=event_id,
         )
-        balance = (await grant(conn, base)).balance
+        # A return window holds the purchase's points (bonus included) outside the balance until it ends.
+        held_until = datetime.now(UTC) + timedelta(days=rate.pending_days) if rate.pending_days else None
+
+        async def pay(award: Award) -> int | None:
+            if held_until is None:
+                return (await grant(conn, award)).balance
+            await hold(conn, award, held_until)
+            return None
+
+        balance = await pay(base)
         if earned.eco_bonus:
             bonus = Award(
                 customer_id=customer_id,
@@ -164,8 +175,9 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
                 text=f"Eco bonus, purchase {data.order_id}",
                 event_id=event_id,
             )
-            balance = (await grant(conn, bonus)).balance
-        if balance is None:  # nothing earned: no entry was posted
+            paid = await pay(bonus)
+            balance = paid if paid is not None else balance
+        if balance is None:  # nothing earned, or held: no entry was posted
             balance = await balance_of(customer_id, conn)
         return PurchaseResult(earned.total, balance, duplicate=False, eco_bonus=earned.eco_bonus)
 
@@ -177,7 +189,7 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
 
     event_id, result, duplicate = await record_once(new, apply, replay)
     await enqueue_processing(arq, event_id)
-    if not duplicate:
+    if not duplicate and not rate.pending_days:
         await _announce(arq, customer_id, result.balance, earned)
     return result
 
@@ -228,9 +240,12 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
         locked.refunded_cents = refunded
         locked.points_reversed = reversed_total
         await locked.save(using_db=conn, update_fields=["refunded_cents", "points_reversed"])
+        # Inside the return window the points are still pending: those go first, the rest from the balance.
+        purchase_keys = [keys.purchase(source, data.order_id), keys.eco_bonus(source, data.order_id)]
+        from_balance = points - await cancel_pending(conn, purchase_keys, points)
         reversal = Award(
             customer_id=customer_id,
-            points=-points,
+            points=-from_balance,
             kind=EntryKind.REFUND,
             reason=Reason.REFUND,
             key=award_key,
@@ -240,7 +255,7 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
         balance = (await grant(conn, reversal)).balance
         if balance is None:  # nothing to take back: no entry was posted
             balance = await balance_of(customer_id, conn)
-        return RefundResult(points, balance, duplicate=False)
+        return RefundResult(points, balance, duplicate=False, from_balance=from_balance)
 
     async def replay(event: Event) -> RefundResult:
         entry = await LedgerEntry.get_or_none(award_key=award_key)
@@ -250,8 +265,8 @@ async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> Refu
 
     event_id, result, duplicate = await record_once(new, apply, replay)
     await enqueue_processing(arq, event_id)
-    if not duplicate and result.points_reversed:
+    if not duplicate and result.from_balance:
         await publish_points_change(
-            arq, customer_id, PointsChange(result.balance, -result.points_reversed, Reason.REFUND)
+            arq, customer_id, PointsChange(result.balance, -result.from_balance, Reason.REFUND)
         )
     return result

@@ -27,6 +27,8 @@ def facts_of(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     if event_type == "eco_action":
         facts = {key: payload.get(key) for key in ("action", "quantity", "co2e_g")}
         return facts | {"verified": payload.get("verified") is True}
+    if event_type == "redemption":
+        return {key: payload.get(key) for key in ("reward_id", "kind", "cost_points")} | {"verified": True}
     attributes = payload.get("attributes")
     if "attributes" not in payload:  # recorded by the platform (a refund, a qualified referral)
         return {key: value for key, value in payload.items() if key != "verified"} | {"verified": True}

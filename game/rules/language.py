@@ -61,6 +61,7 @@ KNOWN_FIELDS: dict[str, dict[str, type]] = {
     "eco_action": {"action": str, "quantity": int, "verified": bool, "co2e_g": int},
     # Recorded for the direct referrer when a referee qualifies (game/referrals/evaluation.py).
     "referral_qualified": {"referee_id": str, "level": int, "verified": bool},
+    "redemption": {"reward_id": int, "kind": str, "cost_points": int, "verified": bool},
 }
 NUMERIC = (int,)
 

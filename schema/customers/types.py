@@ -35,9 +35,14 @@ class Customer:
     async def referral_code(self) -> str:
         return await referral_code(UUID(self.id))
 
-    @strawberry.field(description="The points balance.")
+    @strawberry.field(description="The points: available, pending and soon expiring.")
     async def points(self, info: Info) -> Points:
-        return Points(balance=await info.context.loaders.balance.load(UUID(self.id)))
+        customer_id = UUID(self.id)
+        return Points(
+            balance=await info.context.loaders.balance.load(customer_id),
+            customer_id=customer_id,
+            expiry_months=info.context.settings.points_expiry_months,
+        )
 
     @strawberry.field(description="Ledger entries, newest first, paginated with `first` and `after`.")
     async def ledger(

@@ -26,5 +26,6 @@ class EarnMutations:
             multipliers,
             input.active,
             eco_bonus_pct=input.eco_bonus_pct,
+            pending_days=input.pending_days,
         )
         return EarnRule.from_model(rule)

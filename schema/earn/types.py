@@ -25,6 +25,9 @@ class EarnRule:
         description="Percent of the base rate added for eco items, on top of their category's: "
         "with 50, an eco item of a 200% category earns 250%."
     )
+    pending_days: int = strawberry.field(
+        description="Days a purchase's points stay pending (the return window) before they can be spent."
+    )
     active: bool = strawberry.field(
         description="Whether purchases in this currency earn; while off they are refused (BAD_USER_INPUT)."
     )
@@ -40,6 +43,7 @@ class EarnRule:
                 CategoryMultiplier(category=c, percent=p) for c, p in rule.category_multipliers.items()
             ],
             eco_bonus_pct=rule.eco_bonus_pct,
+            pending_days=rule.pending_days,
             active=rule.active,
             updated_at=rule.updated_at,
         )
@@ -65,6 +69,11 @@ class EarnRuleInput:
     )
     eco_bonus_pct: int = strawberry.field(
         default=0, description="Percent of the base rate added for eco items (0 to 1000; 0 = no bonus)."
+    )
+    pending_days: int = strawberry.field(
+        default=0,
+        description="The return window, 0 to 365 days: purchase points stay pending (shown, not spendable) "
+        "that long, and a refund inside it cancels pending points first; 0: available at once.",
     )
     active: bool = strawberry.field(
         default=True, description="Off: purchases in this currency are refused until it is on again."

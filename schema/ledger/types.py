@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import base64
+from datetime import date as date_
 from datetime import datetime
 from enum import Enum
+from uuid import UUID
 
 import strawberry
 
@@ -11,6 +13,7 @@ from game.errors import bad_input
 from game.ledger.models import EntryKind
 from game.ledger.models import LedgerEntry as LedgerEntryModel
 from game.ledger.service import Page
+from game.points.service import expiring_soon, pending_of
 from schema.ids import parse_int
 
 
@@ -31,18 +34,47 @@ class LedgerEntryKind(Enum):
         EntryKind.ADJUSTMENT.value, description="A correction by the programme; no operation posts one yet."
     )
     REDEMPTION = strawberry.enum_value(
-        EntryKind.REDEMPTION.value, description="Points spent on a reward; no operation posts one yet."
+        EntryKind.REDEMPTION.value,
+        description="Points spent on a reward (negative), or given back when the redemption was cancelled.",
     )
     CLAWBACK = strawberry.enum_value(
         EntryKind.CLAWBACK.value,
         description="A reward taken back because what earned it no longer holds (e.g. its purchase was "
         "refunded); the entry says exactly how many points were taken.",
     )
+    EXPIRY = strawberry.enum_value(
+        EntryKind.EXPIRY.value, description="Points that reached the end of their life unspent (negative)."
+    )
+
+
+@strawberry.type(description="Points that will expire on a day unless spent first.")
+class ExpiringPoints:
+    points: int = strawberry.field(description="How many.")
+    date: date_ = strawberry.field(description="The day (UTC) they expire on.")
 
 
 @strawberry.type(description="The customer's points.")
 class Points:
-    balance: int = strawberry.field(description="Current balance: the sum of every ledger entry.")
+    balance: int = strawberry.field(
+        description="Available points, the ones that can be spent: the sum of every ledger entry."
+    )
+    customer_id: strawberry.Private[UUID]
+    expiry_months: strawberry.Private[int]
+
+    @strawberry.field(
+        description="Points of recent purchases held for their return window: not spendable yet, they "
+        "become available when it ends (less what refunds cancel)."
+    )
+    async def pending(self) -> int:
+        return await pending_of(self.customer_id)
+
+    @strawberry.field(
+        description="What expires in the next 30 days, per day, oldest first (spending uses the oldest "
+        "points first); empty when points do not expire."
+    )
+    async def expiring_soon(self) -> list[ExpiringPoints]:
+        soon = await expiring_soon(self.customer_id, self.expiry_months)
+        return [ExpiringPoints(points=e.points, date=e.day) for e in soon]
 
 
 @strawberry.type(description="One movement of points. Entries are never changed or removed.")
@@ -118,6 +150,10 @@ class PointsChangeReason(Enum):
     LEADERBOARD_PRIZE = strawberry.enum_value(
         Reason.LEADERBOARD_PRIZE.value, description="A leaderboard prize, paid when a season closed."
     )
+    REDEMPTION = strawberry.enum_value(
+        Reason.REDEMPTION.value, description="Points spent on a reward, or given back by a cancellation."
+    )
+    EXPIRY = strawberry.enum_value(Reason.EXPIRY.value, description="Points expired, oldest first.")
 
 
 @strawberry.type(description="A change of the signed-in customer's balance, pushed live.")

@@ -217,3 +217,27 @@ async def test_vapid_generate_prints_a_usable_pair_even_before_production_has_ke
         Settings(env="production", jwt_secret="y" * 40, var_dir=tmp_path)
     with pytest.raises(ValidationError, match="VAPID_SUBJECT"):
         Settings(env="production", jwt_secret="y" * 40, vapid_private_key=private, var_dir=tmp_path)
+
+
+async def test_a_rewards_key_validates_coupons_and_check_ledger_counts_stock(
+    gql: GraphQL, tessera: Tessera
+) -> None:
+    from game.rewards.models import Reward
+    from tests.schema.test_rewards import REDEEM, VALIDATE, funded, reward
+
+    await f.earn_rule(points_per_unit=1)
+    marketer, till = await f.marketer_token(gql), await f.api_key("till-1", ["purchases"])
+    rid = await reward(gql, marketer, stock=3)
+    alice = await funded(gql, till, 200)
+    code = (await gql(REDEEM, {"id": rid, "key": "k"}, token=alice.token))["redeemReward"]["couponCode"]
+    created = await tessera("create-api-key", "coupons-1", "--scope", "rewards")
+    assert created.returncode == 0, created.stderr
+    coupon = (await gql(VALIDATE, {"code": code}, api_key=created.last_line))["validateCoupon"]
+    assert coupon["valid"] is True
+    check = await tessera("check-ledger")
+    assert (check.returncode, check.last_line) == (0, "ledger consistent"), check.stdout
+    await Reward.filter(id=int(rid)).update(redeemed=2)  # a stock count the redemptions do not explain
+    check = await tessera("check-ledger")
+    assert check.returncode == 1
+    assert check.last_line == "1 pending, expiry or stock problem(s)"
+    assert f"reward {rid}: redeemed 2, redemptions 1" in check.stdout
