@@ -371,8 +371,13 @@ async def _supervised_worker(settings: Settings) -> None:
                     return  # a burst run that drained its queue
                 finally:
                     running.remove(worker)
-                    with contextlib.suppress(*REDIS_DOWN):
+                    try:
                         await worker.close()
+                    except REDIS_DOWN:
+                        # arq's close talks to Redis before it runs on_shutdown: with Redis gone, run it
+                        # here, or each outage would leak the worker's resources (its push session).
+                        if worker.on_shutdown is not None:
+                            await worker.on_shutdown(worker.ctx)
         except asyncio.CancelledError:
             return  # a signal: the worker cancelled its main task and closed above
         except REDIS_DOWN as exc:
