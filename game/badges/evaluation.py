@@ -223,7 +223,19 @@ async def _level_up(
             ),
         )
         done.awards.append(granted)
-        done.earned.append(Earned(badge.id, number, name, level.reward_points, granted.balance, granted.key))
+        done.earned.append(
+            Earned(
+                badge.id,
+                number,
+                name,
+                level.reward_points,
+                granted.balance,
+                granted.key,
+                badge.name,
+                level.name,
+                level.icon or badge.icon,
+            )
+        )
         progress.counters["level"] = number
 
 

@@ -21,6 +21,10 @@ class Earned:
     points: int
     balance: int | None
     award_key: str
+    # For the app to show it without another request: texts by language, the level's icon (else the badge's).
+    badge_name: dict[str, str]
+    level_name: dict[str, str]
+    icon: str
 
 
 def channel(customer_id: UUID | str) -> str:

@@ -184,7 +184,8 @@ async def settle(
 def _moved(challenge: Challenge, rule: Rule, period: str, progress: Row) -> Moved:
     values = [min(v["value"], s.target) for v, s in zip(progress.steps, rule.steps, strict=True)]
     targets = [s.target for s in rule.steps]
-    return Moved(challenge.id, period, values, targets, progress.counters["completed_at"] is not None)
+    done = progress.counters["completed_at"] is not None
+    return Moved(challenge.id, period, values, targets, done, challenge.title)
 
 
 def _award(challenge: Challenge, event: Event, period: str, completion: int) -> Award:

@@ -20,6 +20,7 @@ class Moved:
     values: list[int]
     targets: list[int]
     completed: bool
+    title: dict[str, str]  # by language, for the app to show it without another request
 
 
 def _channel(customer_id: UUID) -> str:

@@ -125,3 +125,9 @@ async def existing_customer_id(customer_id: str) -> UUID:
     if await fetch_one("SELECT 1 AS found FROM customer WHERE id = $1", uid) is None:
         raise not_found("no customer with this id", CustomerReason.UNKNOWN_CUSTOMER)
     return uid
+
+
+async def customer_locale(customer_id: UUID) -> str:
+    """The customer's language, for texts pushed to them ("en" when the account is gone)."""
+    row = await fetch_one("SELECT locale FROM customer WHERE id = $1", customer_id)
+    return str(row["locale"]) if row else "en"

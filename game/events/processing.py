@@ -24,6 +24,7 @@ from game.events.models import Event
 from game.events.reactions import Reacted, Reaction, Refunded, Situation
 from game.leaderboards import engine as leaderboards
 from game.leaderboards.ranking import Standing
+from game.ledger.live import one_per_customer
 from game.live import Update, publish_all
 from game.referrals import evaluation as referrals
 from game.rules.facts import facts_of
@@ -173,7 +174,7 @@ async def _locked_customer(conn: BaseDBAsyncClient, customer_id: UUID) -> tuple[
 async def announce(redis: Redis, processed: Processed) -> None:
     """After commit: live updates for what the event changed (a lost message loses nothing)."""
     # One round trip for all of an event's messages, however many challenges it moved.
-    await publish_all(redis, processed.updates)
+    await publish_all(redis, one_per_customer(processed.updates))
 
 
 async def unprocessed_event_ids(older_than: timedelta, limit: int, after: int = 0) -> list[int]:

@@ -17,18 +17,43 @@ from game.live import Update, listen, publish_all
 class PointsChange:
     balance: int
     delta: int
-    reason: Reason
+    reason: Reason  # the first entry's
+    # Every entry of the commit, in order: (reason, points). One entry when empty.
+    parts: tuple[tuple[Reason, int], ...] = ()
+
+
+_PREFIX = "tessera:points:"
 
 
 def _channel(customer_id: UUID) -> str:
-    return f"tessera:points:{customer_id}"
+    return f"{_PREFIX}{customer_id}"
 
 
 def points_update(customer_id: UUID, change: PointsChange) -> Update:
-    return Update(
-        _channel(customer_id),
-        {"balance": change.balance, "delta": change.delta, "reason": change.reason.value},
-    )
+    parts = change.parts or ((change.reason, change.delta),)
+    message = {"balance": change.balance, "delta": change.delta, "reason": change.reason.value}
+    return Update(_channel(customer_id), message | {"parts": [[r.value, d] for r, d in parts]})
+
+
+def one_per_customer(updates: list[Update]) -> list[Update]:
+    """A commit's balance updates merged into one per customer, where the first stood: the final balance,
+    the total, and each entry as a part. An app shows one change, never an in-between balance."""
+    merged: dict[str, Update] = {}
+    result: list[Update] = []
+    for update in updates:
+        if not update.channel.startswith(_PREFIX):
+            result.append(update)
+            continue
+        first = merged.get(update.channel)
+        if first is None:  # a copy: the caller's updates stay as they were
+            first = merged[update.channel] = Update(update.channel, dict(update.message))
+            first.message["parts"] = list(update.message["parts"])
+            result.append(first)
+            continue
+        first.message["balance"] = update.message["balance"]
+        first.message["delta"] += update.message["delta"]
+        first.message["parts"] += update.message["parts"]
+    return result
 
 
 def granted_updates(customer_id: UUID, granted: list[Granted]) -> list[Update]:
@@ -46,6 +71,5 @@ async def publish_points_change(redis: Redis, customer_id: UUID, change: PointsC
 
 async def points_changes(redis: Redis, customer_id: UUID) -> AsyncIterator[PointsChange]:
     async for data in listen(redis, _channel(customer_id)):
-        yield PointsChange(
-            balance=int(data["balance"]), delta=int(data["delta"]), reason=Reason(data["reason"])
-        )
+        parts = tuple((Reason(r), int(d)) for r, d in data.get("parts", []))
+        yield PointsChange(int(data["balance"]), int(data["delta"]), Reason(data["reason"]), parts)

@@ -195,13 +195,15 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
 
 
 async def _announce(arq: ArqRedis, customer_id: UUID, balance: int, earned: Earned) -> None:
-    """One live message per ledger entry, in one Redis round trip."""
-    changes = []
-    if earned.base:
-        changes.append(PointsChange(balance - earned.eco_bonus, earned.base, Reason.PURCHASE))
-    if earned.eco_bonus:
-        changes.append(PointsChange(balance, earned.eco_bonus, Reason.ECO_BONUS))
-    await publish_all(arq, [points_update(customer_id, change) for change in changes])
+    """One live message with the final balance; the purchase points and the eco bonus are its parts."""
+    parts = [(reason, points) for reason, points in _parts(earned) if points]
+    if parts:
+        change = PointsChange(balance, earned.total, parts[0][0], tuple(parts))
+        await publish_all(arq, [points_update(customer_id, change)])
+
+
+def _parts(earned: Earned) -> list[tuple[Reason, int]]:
+    return [(Reason.PURCHASE, earned.base), (Reason.ECO_BONUS, earned.eco_bonus)]
 
 
 async def refund_purchase(arq: ArqRedis, source: str, data: RefundInput) -> RefundResult:

@@ -5,6 +5,8 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from game.challenges.live import progress_updates
+from game.customers.service import customer_locale
+from game.validation import in_text
 from schema.context import Info
 from schema.permissions import IsCustomer
 
@@ -12,6 +14,7 @@ from schema.permissions import IsCustomer
 @strawberry.type(description="A challenge's progress moved for the signed-in customer.")
 class ChallengeProgressUpdate:
     challenge_id: strawberry.ID = strawberry.field(description="The challenge's id.")
+    title: str = strawberry.field(description="The challenge's title, in the customer's language.")
     period: str = strawberry.field(description="The period it counts for, as in the customer's challenges.")
     values: list[int] = strawberry.field(description="Progress per step, in the order of the rule's steps.")
     targets: list[int] = strawberry.field(description="Each step's target, in the order of the rule's steps.")
@@ -30,9 +33,11 @@ class ChallengeSubscriptions:
     async def challenge_progress(self, info: Info) -> AsyncGenerator[ChallengeProgressUpdate, None]:
         customer_id = info.context.viewer.customer_id
         assert customer_id is not None  # IsCustomer
+        locale = await customer_locale(customer_id)
         async for moved in progress_updates(info.context.arq, customer_id):
             yield ChallengeProgressUpdate(
                 challenge_id=strawberry.ID(str(moved.challenge_id)),
+                title=in_text(moved.title, locale),
                 period=moved.period,
                 values=moved.values,
                 targets=moved.targets,

@@ -6,7 +6,7 @@ import strawberry
 
 from game.ledger.live import points_changes
 from schema.context import Info
-from schema.ledger.types import PointsChange, PointsChangeReason
+from schema.ledger.types import PointsChange, PointsChangePart, PointsChangeReason
 from schema.permissions import IsCustomer
 
 
@@ -19,6 +19,10 @@ class LedgerSubscriptions:
         customer_id = info.context.viewer.customer_id
         assert customer_id is not None  # IsCustomer
         async for change in points_changes(info.context.arq, customer_id):
+            parts = change.parts or ((change.reason, change.delta),)
             yield PointsChange(
-                balance=change.balance, delta=change.delta, reason=PointsChangeReason(change.reason.value)
+                balance=change.balance,
+                delta=change.delta,
+                reason=PointsChangeReason(change.reason.value),
+                parts=[PointsChangePart(reason=PointsChangeReason(r.value), delta=d) for r, d in parts],
             )

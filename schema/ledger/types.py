@@ -156,11 +156,23 @@ class PointsChangeReason(Enum):
     EXPIRY = strawberry.enum_value(Reason.EXPIRY.value, description="Points expired, oldest first.")
 
 
+@strawberry.type(description="One ledger entry within a live balance change.")
+class PointsChangePart:
+    reason: PointsChangeReason = strawberry.field(description="Why these points moved.")
+    delta: int = strawberry.field(description="Points added (positive) or taken (negative).")
+
+
 @strawberry.type(description="A change of the signed-in customer's balance, pushed live.")
 class PointsChange:
     balance: int = strawberry.field(description="The balance after the change.")
     delta: int = strawberry.field(description="Points added (positive) or taken (negative).")
-    reason: PointsChangeReason = strawberry.field(description="Why the balance moved.")
+    reason: PointsChangeReason = strawberry.field(
+        description="Why the balance moved (the first entry's reason when there were several)."
+    )
+    parts: list[PointsChangePart] = strawberry.field(
+        description="Every ledger entry of this change, in order: one commit sends one message (a purchase "
+        "and its eco bonus, a challenge and the badge it granted), with the final balance."
+    )
 
 
 _CURSOR_PREFIX = "ledger:"

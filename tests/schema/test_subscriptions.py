@@ -73,9 +73,11 @@ async def until_listeners(redis: Redis, customer_id: str, wanted: int) -> None:
     assert await listeners(redis, customer_id) == wanted
 
 
-async def subscribe(ws: ClientConnection, redis: Redis, customer_id: str, op_id: str = "1") -> None:
+async def subscribe(
+    ws: ClientConnection, redis: Redis, customer_id: str, op_id: str = "1", query: str = POINTS_CHANGED
+) -> None:
     """Subscribes to pointsChanged and waits until the server listens on Redis: nothing published is lost."""
-    await send(ws, {"id": op_id, "type": "subscribe", "payload": {"query": POINTS_CHANGED}})
+    await send(ws, {"id": op_id, "type": "subscribe", "payload": {"query": query}})
     await until_listeners(redis, customer_id, 1)
 
 
@@ -113,7 +115,7 @@ async def test_purchase_and_refund_are_pushed_live(server: str, gql: GraphQL, re
         }
 
 
-async def test_an_eco_bonus_is_pushed_after_the_purchase_points(
+async def test_a_purchase_and_its_eco_bonus_are_one_message_with_the_final_balance(
     server: str, gql: GraphQL, redis: Redis
 ) -> None:
     alice = await f.customer(gql)
@@ -123,21 +125,19 @@ async def test_an_eco_bonus_is_pushed_after_the_purchase_points(
 
     async with graphql_ws(server) as ws:
         await init(ws, bearer(alice.token))
-        await subscribe(ws, redis, alice.id)
+        with_parts = "subscription { pointsChanged { balance delta reason parts { reason delta } } }"
+        await subscribe(ws, redis, alice.id, query=with_parts)
 
         await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, "S-1", 1000, items=items)}, api_key=key)
 
-        earned, bonus = (await receive(ws), await receive(ws))
-        assert earned["payload"]["data"]["pointsChanged"] == {
-            "balance": 100,
-            "delta": 100,
-            "reason": "PURCHASE",
-        }
-        assert bonus["payload"]["data"]["pointsChanged"] == {
+        message = await receive(ws)
+        assert message["payload"]["data"]["pointsChanged"] == {
             "balance": 120,
-            "delta": 20,
-            "reason": "ECO_BONUS",
+            "delta": 120,
+            "reason": "PURCHASE",
+            "parts": [{"reason": "PURCHASE", "delta": 100}, {"reason": "ECO_BONUS", "delta": 20}],
         }
+        await nothing_arrives(ws)  # no second message with an in-between balance
 
 
 async def test_replays_push_nothing(server: str, gql: GraphQL, redis: Redis) -> None:

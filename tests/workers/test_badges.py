@@ -336,9 +336,9 @@ async def test_progress_and_badge_levels_are_pushed_live(
 
     async with graphql_ws(server) as ws:
         await init(ws, bearer(alice.token))
-        progress = "subscription { challengeProgress { challengeId period values targets completed } }"
+        progress = "subscription { challengeProgress { challengeId title period values targets completed } }"
         await send(ws, {"id": "p", "type": "subscribe", "payload": {"query": progress}})
-        earned = "subscription { badgeEarned { badgeId level points } }"
+        earned = "subscription { badgeEarned { badgeId level points badgeName levelName icon } }"
         await send(ws, {"id": "b", "type": "subscribe", "payload": {"query": earned}})
         await _until_listening(redis, f"tessera:challenges:{alice.id}")
         await _until_listening(redis, f"tessera:badges:{alice.id}")
@@ -352,8 +352,19 @@ async def test_progress_and_badge_levels_are_pushed_live(
     for m in messages:
         assert m["type"] == "next", m
         by_op[m["id"]].append(next(iter(m["payload"]["data"].values())))
+    # Alice reads French (the factory's locale): the texts come in her language.
+    moved = {"challengeId": challenge_id, "title": "Habitué", "period": "once", "targets": [2]}
     assert by_op["p"] == [
-        {"challengeId": challenge_id, "period": "once", "values": [1], "targets": [2], "completed": False},
-        {"challengeId": challenge_id, "period": "once", "values": [2], "targets": [2], "completed": True},
+        moved | {"values": [1], "completed": False},
+        moved | {"values": [2], "completed": True},
     ]
-    assert by_op["b"] == [{"badgeId": badge_id, "level": 1, "points": 10}]
+    assert by_op["b"] == [
+        {
+            "badgeId": badge_id,
+            "level": 1,
+            "points": 10,
+            "badgeName": "assidu",
+            "levelName": "Bronze",
+            "icon": "",
+        }
+    ]
