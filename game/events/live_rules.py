@@ -9,6 +9,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.badges.index import LiveBadge, load_live_badges
 from game.challenges.index import Live, load_live_challenges
+from game.leaderboards.models import Leaderboard
+from game.referrals.models import ReferralSetting
 from game.rules.generation import Generation
 from game.streaks.rules import StreakConfig
 from game.streaks.service import streak_config
@@ -20,6 +22,8 @@ class LiveRules:
     challenges: dict[str, list[Live]]
     badges: dict[str, list[LiveBadge]]
     streak: StreakConfig | None
+    boards: tuple[Leaderboard, ...]  # the live leaderboards, oldest first
+    referrals_active: bool  # whether purchases may qualify referrals
 
 
 _cache: list[LiveRules] = []
@@ -35,6 +39,8 @@ async def live_rules(conn: BaseDBAsyncClient, generation: Generation) -> LiveRul
         await load_live_challenges(conn),
         await load_live_badges(conn),
         await streak_config(conn),
+        tuple(await Leaderboard.filter(archived_at=None).using_db(conn).order_by("id")),
+        await ReferralSetting.filter(active=True).using_db(conn).exists(),
     )
     _cache[:] = [rules]
     return rules

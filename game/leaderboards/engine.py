@@ -21,7 +21,7 @@ from game.leaderboards.names import shown_name
 from game.leaderboards.periods import season_at
 from game.leaderboards.ranking import Standing, pack
 from game.ledger.models import EntryKind
-from game.sql import fetch_all, fetch_one
+from game.sql import fetch_one
 
 _CHALLENGE_KEY = "challenge:"
 _REVERSED_CHALLENGE_KEY = "reversal:challenge:"
@@ -70,9 +70,8 @@ class _Deltas:
 
 
 async def react(s: Situation) -> Reacted:
-    # Raw SQL on the engine's hot path, as process_event's own reads: every event asks this.
-    rows = await fetch_all(s.conn, "SELECT * FROM leaderboard WHERE archived_at IS NULL ORDER BY id")
-    boards = [Leaderboard._init_from_db(**row) for row in rows]
+    # The live boards come with the rules snapshot: an event costs nothing here while there are none.
+    boards = s.rules.boards
     if not boards:
         return Reacted()
     deltas = _Deltas(s)

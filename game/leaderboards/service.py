@@ -37,6 +37,7 @@ from game.leaderboards.models import (
 from game.leaderboards.names import shown_name
 from game.leaderboards.periods import Season, season_at
 from game.leaderboards.ranking import Standing, competition_ranks, pack
+from game.rules.generation import bump
 from game.sql import fetch_all
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -95,6 +96,7 @@ async def create_board(new: NewBoard) -> Leaderboard:
         raise DomainError(ErrorCode.NOT_FOUND, "no such challenge", field="challengeId")
     try:
         async with in_transaction() as conn:
+            await bump(conn)  # the engine's snapshot holds the live boards
             return await Leaderboard.create(
                 key=new.key,
                 title=new.title.strip(),
@@ -119,8 +121,10 @@ async def archive_board(key: str) -> Leaderboard:
     board = await board_by_key(key)
     forget_board(key)
     if board.archived_at is None:
-        board.archived_at = datetime.now(UTC)
-        await board.save(update_fields=["archived_at"])
+        async with in_transaction() as conn:
+            await bump(conn)  # the engine's snapshot holds the live boards
+            board.archived_at = datetime.now(UTC)
+            await board.save(using_db=conn, update_fields=["archived_at"])
     return board
 
 

@@ -50,7 +50,7 @@ async def react(s: Situation) -> Reacted:
         fingerprint = s.event.payload.get("payment_fingerprint")
         if fingerprint:
             await repo.remember_fingerprint(s.conn, s.event.customer_id, str(fingerprint))
-        if s.facts is not None:
+        if s.facts is not None and s.rules.referrals_active:
             return await _qualify(s, s.facts)
     if s.refunded is not None:
         return await _claw_back(s)

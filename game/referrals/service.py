@@ -30,6 +30,7 @@ from game.referrals.models import (
     ReferralQualification,
     ReferralSetting,
 )
+from game.rules.generation import bump
 from game.sql import fetch_one
 
 SETTING_ID = 1
@@ -234,6 +235,7 @@ async def configure(data: SettingsInput) -> Settings:
     _validate(data)
     levels = [{"level": level, "points": points} for level, points in sorted(data.levels)]
     async with in_transaction() as conn:
+        await bump(conn)  # the engine's snapshot says whether referrals are active
         row, _ = await ReferralSetting.update_or_create(
             defaults={
                 "min_purchase_cents": data.min_purchase_cents,
