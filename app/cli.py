@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import uvloop
+
 from app.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -32,14 +34,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    # arq reports each job at INFO; uvicorn configures its own loggers.
+    # uvicorn configures its own loggers. arq reports each job at INFO: a line per job is a cost on the
+    # worker's hot path, so it is kept for TESSERA_LOG_JOBS=1 (debugging); start-up and failures still show.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.run is _vapid_generate:  # a production host without keys yet must be able to make them
         return int(_vapid_generate(None, args))
     settings = load_settings()
     result = args.run(settings, args)
     try:
-        return int(asyncio.run(result) if asyncio.iscoroutine(result) else result or 0)
+        # uvloop: the API and the worker spend much of their time in the event loop's own code.
+        return int(uvloop.run(result) if asyncio.iscoroutine(result) else result or 0)
     except KeyboardInterrupt:  # Ctrl-C outside `dev` and `worker`, which stop in order themselves
         return 130
 
@@ -324,10 +328,16 @@ async def _worker(settings: Settings, _args: argparse.Namespace) -> int:
     from app.db import database
     from app.redis import resolved_redis_url
 
+    _quiet_jobs(settings)
     with resolved_redis_url(settings) as resolved:
         async with database(resolved):
             await _supervised_worker(resolved)
     return 0
+
+
+def _quiet_jobs(settings: Settings) -> None:
+    if not settings.log_jobs:
+        logging.getLogger("arq.worker").setLevel(logging.WARNING)
 
 
 async def _supervised_worker(settings: Settings) -> None:

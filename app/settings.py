@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     track_event_limit: int = 30
     track_event_window_s: int = 60
 
+    # arq's line per job started and finished (INFO); off, the worker logs start-up, retries and failures.
+    log_jobs: bool = False
     worker_job_timeout_s: int = 20
     worker_max_jobs: int = 50
     requeue_after_s: int = 30

@@ -3,6 +3,7 @@ the environment). The jobs find them in their ctx as ctx["settings"]."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any, Protocol
 
 import aiohttp
@@ -58,6 +59,9 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
     startup and shutdown hooks run in different tasks, and a TortoiseContext must close where it opened."""
 
     async def startup(ctx: dict[str, Any]) -> None:
+        # What start-up loaded lives as long as the process: out of the collector's way (see app/factory.py).
+        gc.collect()
+        gc.freeze()
         ctx["settings"] = settings
         # One HTTP session per worker for every push: its connection pool keeps the push services' TLS
         # connections open between jobs.
