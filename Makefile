@@ -32,6 +32,7 @@ format: install
 bench: install  ## needs PostgreSQL and Redis: DATABASE_URL (default the local `test` database), REDIS_URL
 	$(BIN)/python bench/earn.py
 	$(BIN)/python bench/evaluate.py
+	$(BIN)/python bench/read.py
 	$(BIN)/python bench/leaderboard.py
 	$(BIN)/python bench/referrals.py
 	$(BIN)/python bench/push.py

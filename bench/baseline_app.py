@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
+import jwt
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -115,10 +116,97 @@ async def _enqueue(redis: Redis, event_id: int) -> None:
         await pipe.execute()
 
 
+HOME_SQL = {
+    "token": "SELECT token_version FROM customer WHERE id = $1",
+    "customer": "SELECT * FROM customer WHERE id = $1 LIMIT 2",
+    "balance": "SELECT customer_id, points FROM balance WHERE customer_id = ANY($1::uuid[])",
+    "ledger": "SELECT * FROM ledger_entry WHERE customer_id = $1 ORDER BY id DESC LIMIT 21",
+    "challenges": "SELECT * FROM challenge WHERE status = 'active' ORDER BY starts_at, id",
+    "progress": "SELECT * FROM challenge_progress WHERE customer_id = $1 AND challenge_id = ANY($2::int[])",
+    "badges": "SELECT * FROM badge WHERE id = ANY($1::int[])",
+}
+
+
+async def home(request: Request) -> JSONResponse:
+    """The home screen's reads (bench/read.py): the signed-in customer, balance, last 20 ledger entries, the
+    live challenges with this customer's progress and the badges they grant; the same statements as Tessera
+    runs, their rows turned into the answer's JSON by plain Python."""
+    authorization = request.headers.get("authorization", "")
+    claims = jwt.decode(authorization.removeprefix("Bearer "), os.environ["JWT_SECRET"], algorithms=["HS256"])
+    customer_id = UUID(claims["sub"])
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn:
+        version = await conn.fetchval(HOME_SQL["token"], customer_id)
+        if version != claims.get("ver", 0):
+            return _error("revoked", 401)
+        customer = await conn.fetchrow(HOME_SQL["customer"], customer_id)
+        balance = await conn.fetch(HOME_SQL["balance"], [customer_id])
+        entries = await conn.fetch(HOME_SQL["ledger"], customer_id)
+        tags = set(json.loads(customer["tags"]))
+        live = [
+            c
+            for c in await conn.fetch(HOME_SQL["challenges"])
+            if not json.loads(c["audience_tags"]) or tags & set(json.loads(c["audience_tags"]))
+        ]
+        progress = await conn.fetch(HOME_SQL["progress"], customer_id, [c["id"] for c in live])
+        badge_ids = sorted({c["reward_badge_id"] for c in live if c["reward_badge_id"]})
+        badges = {b["id"]: b for b in await conn.fetch(HOME_SQL["badges"], badge_ids)}
+    steps_of = {p["challenge_id"]: json.loads(p["steps"]) for p in progress}
+    challenges = []
+    for c in live:
+        rule = json.loads(c["rule"])
+        values = steps_of.get(c["id"]) or [{"value": 0} for _ in rule["steps"]]
+        badge = badges.get(c["reward_badge_id"])
+        challenges.append(
+            {
+                "id": str(c["id"]),
+                "title": json.loads(c["title"]).get("en", ""),
+                "rewardPoints": c["reward_points"],
+                "steps": [
+                    {
+                        "event": s["event"],
+                        "aggregate": s["aggregate"],
+                        "target": s["target"],
+                        "value": v["value"],
+                    }
+                    for s, v in zip(rule["steps"], values, strict=True)
+                ],
+                "rewardBadge": {"id": str(badge["id"]), "name": json.loads(badge["name"]).get("en", "")}
+                if badge
+                else None,
+            }
+        )
+    ledger = [
+        {
+            "id": str(e["id"]),
+            "delta": e["delta"],
+            "balanceAfter": e["balance_after"],
+            "kind": e["kind"].upper(),
+            "reason": e["reason"],
+            "createdAt": e["created_at"].isoformat(),
+        }
+        for e in entries[:20]
+    ]
+    me = {
+        "id": str(customer["id"]),
+        "displayName": customer["display_name"],
+        "points": {"balance": balance[0]["points"] if balance else 0},
+        "ledger": {"edges": [{"node": n} for n in ledger], "pageInfo": {"hasNextPage": len(entries) > 20}},
+    }
+    return JSONResponse({"data": {"me": me, "challenges": challenges}})
+
+
 async def health(request: Request) -> JSONResponse:
     await request.app.state.pool.fetchval("SELECT 1")
     await request.app.state.redis.ping()
     return JSONResponse({"status": "ok"})
 
 
-app = Starlette(routes=[Route("/earn", earn, methods=["POST"]), Route("/health", health)], lifespan=lifespan)
+app = Starlette(
+    routes=[
+        Route("/earn", earn, methods=["POST"]),
+        Route("/home", home, methods=["GET", "POST"]),
+        Route("/health", health),
+    ],
+    lifespan=lifespan,
+)

@@ -103,6 +103,14 @@ async def prepare(var_dir: Path) -> tuple[list[str], str]:
     return [str(customer.id) for customer in customers], api_key
 
 
+def production_push_keys() -> dict[str, str]:
+    """Production refuses to start without Web Push keys: a pair made for this run."""
+    from game.notifications import vapid
+
+    private, _ = vapid.generate()
+    return {"TESSERA_VAPID_PRIVATE_KEY": private, "TESSERA_VAPID_SUBJECT": "mailto:bench@tessera.example"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -273,6 +281,7 @@ async def bench(tmp: Path) -> int:
         "JWT_SECRET": JWT_SECRET,
         "TESSERA_ENV": "production",
         "TESSERA_VAR_DIR": str(tmp),
+        **production_push_keys(),
     }
     with ExitStack() as stack:
         servers = {

@@ -37,7 +37,7 @@ if not __package__:  # `python bench/leaderboard.py` puts bench/ on the path, no
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.db import database, migrate
 from app.settings import Settings
-from bench.earn import cpu_seconds, server, wait_ready
+from bench.earn import cpu_seconds, production_push_keys, server, wait_ready
 from bench.load import Run, load
 from game.access.tokens import issue_token
 from game.access.viewer import Role
@@ -173,6 +173,7 @@ async def bench(tmp: Path) -> int:
         "REDIS_URL": REDIS_URL,
         "JWT_SECRET": JWT_SECRET,
         "TESSERA_ENV": "production",
+        **production_push_keys(),
         "TESSERA_VAR_DIR": str(tmp),
         "LEADERBOARD_KEY": store.board_key(KEY, "all"),
     }

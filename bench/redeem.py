@@ -33,7 +33,7 @@ from app.auth import issue_token
 
 from app.db import database, migrate
 from app.settings import Settings
-from bench.earn import cpu_seconds, server, wait_ready
+from bench.earn import cpu_seconds, production_push_keys, server, wait_ready
 from game.access.viewer import Role
 from game.awards.keys import Reason
 from game.awards.service import Award, grant
@@ -168,6 +168,7 @@ async def bench(tmp: Path) -> int:
         "REDIS_URL": REDIS_URL,
         "JWT_SECRET": JWT_SECRET,
         "TESSERA_ENV": "production",
+        **production_push_keys(),
         "TESSERA_VAR_DIR": str(tmp),
     }
     with ExitStack() as stack:
