@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,8 @@ from game.access.errors import AccessReason
 from game.access.viewer import Viewer
 from game.badges.models import Badge
 from game.badges.service import badges_by_id, holders
+from game.customers.models import Customer as CustomerModel
+from game.customers.service import signed_in_customer
 from game.ledger.service import balances_of
 from schema.settings import SchemaSettings
 
@@ -63,6 +66,13 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # A WebSocket refused at connection_init: the close code and reason to send (see schema/view.py).
     ws_rejection: tuple[int, str] | None = None
+    _customer: asyncio.Future[CustomerModel] | None = field(default=None, repr=False)
+
+    async def signed_in_customer(self) -> CustomerModel:
+        """The signed-in customer, read once per request however many fields ask (they may run at once)."""
+        if self._customer is None:
+            self._customer = asyncio.ensure_future(signed_in_customer(self.viewer))
+        return await self._customer
 
 
 Info = strawberry.Info[Context, None]

@@ -21,7 +21,7 @@ from game.customers.tags import in_audience, validate_tags
 from game.drafts import replace_draft
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.rules.generation import bump
-from game.rules.language import parse_rule
+from game.rules.language import Rule, parse_rule
 from game.rules.progress import empty_progress, value_on
 from game.validation import bounded, icon, localized, optional
 
@@ -203,8 +203,24 @@ class CustomerChallenge:
     completions: int = 0
 
 
-def _steps(rule_json: dict[str, Any], progress: list[dict[str, Any]], today: date) -> list[StepView]:
-    rule = parse_rule(rule_json)
+# Rules parsed for customers' reads, by challenge and edit: a challenge's rule changes only with an edit of
+# its draft (which moves updated_at), so each is parsed once per process rather than on every request.
+_parsed: dict[tuple[int, datetime], Rule] = {}
+
+
+def rule_of(challenge: Challenge) -> Rule:
+    key = (challenge.id, challenge.updated_at)
+    rule = _parsed.get(key)
+    if rule is None:
+        if len(_parsed) > 10_000:  # old edits of many challenges: start afresh rather than grow
+            _parsed.clear()
+        rule = _parsed[key] = parse_rule(challenge.rule)
+    return rule
+
+
+def _steps(challenge: Challenge, progress: list[dict[str, Any]] | None, today: date) -> list[StepView]:
+    rule = rule_of(challenge)
+    progress = progress or empty_progress(rule)
     return [
         StepView(s.event, s.aggregate.value, s.target, value_on(s, p, today))
         for s, p in zip(rule.steps, progress, strict=True)
@@ -230,7 +246,7 @@ async def customer_challenges(
                 p.challenge,
                 p.period,
                 None,
-                _steps(p.challenge.rule, p.steps, today),
+                _steps(p.challenge, p.steps, today),
                 p.completed_at,
                 p.completions,
             )
@@ -244,9 +260,7 @@ async def customer_challenges(
     ]
     if view is View.UPCOMING:
         return [
-            CustomerChallenge(c, "", None, _steps(c.rule, empty_progress(parse_rule(c.rule)), today), None)
-            for c in live
-            if c.starts_at > now
+            CustomerChallenge(c, "", None, _steps(c, None, today), None) for c in live if c.starts_at > now
         ]
     current = [c for c in live if c.starts_at <= now and (c.ends_at is None or now < c.ends_at)]
     periods = {c.id: period_at(c.recurrence, now, tz, c.starts_at, c.ends_at) for c in current}
@@ -260,9 +274,7 @@ async def customer_challenges(
         progress = stored.get((c.id, period.key))
         if progress is not None and progress.completed_at is not None:
             continue
-        steps = progress.steps if progress else empty_progress(parse_rule(c.rule))
         done = progress.completions if progress else 0
-        result.append(
-            CustomerChallenge(c, period.key, period.ends_at, _steps(c.rule, steps, today), None, done)
-        )
+        steps = _steps(c, progress.steps if progress else None, today)
+        result.append(CustomerChallenge(c, period.key, period.ends_at, steps, None, done))
     return result

@@ -9,7 +9,6 @@ import strawberry
 from game.badges.models import BadgeStatus as Status
 from game.badges.service import customer_badges, get_badge, list_badges
 from game.challenges.periods import local_day
-from game.customers.service import signed_in_customer
 from schema.badges.types import BadgeDefinition, BadgeStatus, CustomerBadgeType
 from schema.context import Info
 from schema.ids import badge_id
@@ -23,7 +22,7 @@ class BadgeQueries:
         permission_classes=[IsCustomer],
     )
     async def badges(self, info: Info) -> list[CustomerBadgeType]:
-        customer = await signed_in_customer(info.context.viewer)
+        customer = await info.context.signed_in_customer()
         today = local_day(datetime.now(UTC), ZoneInfo(info.context.settings.programme_timezone))
         views = await customer_badges(customer.id, customer.tags, today)
         return [CustomerBadgeType.from_view(v, customer.locale) for v in views]

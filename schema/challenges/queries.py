@@ -8,7 +8,6 @@ import strawberry
 from game.challenges.errors import ChallengeReason
 from game.challenges.models import ChallengeStatus as Status
 from game.challenges.service import View, customer_challenges, get_challenge, list_challenges
-from game.customers.service import signed_in_customer
 from schema.challenges.types import ChallengeDefinition, ChallengeStatus, ChallengeView, CustomerChallengeType
 from schema.context import Info
 from schema.ids import int_id
@@ -28,7 +27,7 @@ class ChallengeQueries:
             ChallengeView, strawberry.argument(description="Which of them; ACTIVE if absent.")
         ] = (ChallengeView.ACTIVE),
     ) -> list[CustomerChallengeType]:
-        customer = await signed_in_customer(info.context.viewer)
+        customer = await info.context.signed_in_customer()
         views = await customer_challenges(
             customer.id,
             customer.tags,

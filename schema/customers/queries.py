@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import strawberry
 
-from game.customers.service import signed_in_customer
 from schema.context import Info
 from schema.customers.types import Customer
 from schema.permissions import IsCustomer
@@ -12,4 +11,4 @@ from schema.permissions import IsCustomer
 class CustomerQueries:
     @strawberry.field(description="The signed-in customer.", permission_classes=[IsCustomer])
     async def me(self, info: Info) -> Customer:
-        return Customer.from_model(await signed_in_customer(info.context.viewer))
+        return Customer.from_model(await info.context.signed_in_customer())

@@ -4,7 +4,6 @@ from typing import Annotated
 
 import strawberry
 
-from game.customers.service import signed_in_customer
 from game.notifications import campaigns
 from game.notifications import service as notifications
 from game.notifications.errors import NotificationReason
@@ -44,7 +43,7 @@ class NotificationQueries:
         ] = None,
         unread_only: Annotated[bool, strawberry.argument(description="Only those not marked read.")] = False,
     ) -> NotificationConnection:
-        customer = await signed_in_customer(info.context.viewer)
+        customer = await info.context.signed_in_customer()
         page = await notifications.inbox(
             customer.id,
             bounded(first, 1, 100, "first"),

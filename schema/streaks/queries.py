@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 
 import strawberry
 
-from game.customers.service import signed_in_customer
 from game.streaks.service import customer_streak, streak_config
 from schema.context import Info
 from schema.permissions import IsCustomer, IsMarketer
@@ -19,7 +18,7 @@ class StreakQueries:
         permission_classes=[IsCustomer],
     )
     async def streak(self, info: Info) -> Streak | None:
-        customer = await signed_in_customer(info.context.viewer)
+        customer = await info.context.signed_in_customer()
         tz = ZoneInfo(info.context.settings.programme_timezone)
         view = await customer_streak(customer.id, tz, datetime.now(UTC))
         return Streak.from_view(view) if view else None
