@@ -178,7 +178,7 @@ async def bench(tmp: Path) -> int:
         "LEADERBOARD_KEY": store.board_key(KEY, "all"),
     }
     with ExitStack() as stack:
-        base = stack.enter_context(server("baseline", ["bench.leaderboard_baseline:app"], env, tmp))
+        base = stack.enter_context(server("baseline", ["bench.baseline_leaderboard:app"], env, tmp))
         tessera = stack.enter_context(server("tessera", ["--factory", "app.factory:create_app"], env, tmp))
         await asyncio.gather(wait_ready(base.url), wait_ready(tessera.url))
         # aiohttp sends one session's headers with every request, so each run asks as one customer (neither

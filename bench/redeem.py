@@ -173,7 +173,7 @@ async def bench(tmp: Path) -> int:
     }
     with ExitStack() as stack:
         servers = {
-            "baseline": stack.enter_context(server("baseline", ["bench.redeem_baseline:app"], env, tmp)),
+            "baseline": stack.enter_context(server("baseline", ["bench.baseline_redeem:app"], env, tmp)),
             "tessera": stack.enter_context(
                 server("tessera", ["--factory", "app.factory:create_app"], env, tmp)
             ),
