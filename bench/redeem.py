@@ -29,11 +29,10 @@ from redis.asyncio import Redis
 
 if not __package__:  # `python bench/redeem.py` puts bench/ on the path, not the repository
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from app.auth import issue_token
-
 from app.db import database, migrate
 from app.settings import Settings
 from bench.earn import cpu_seconds, production_push_keys, server, wait_ready
+from game.access.tokens import issue_token
 from game.access.viewer import Role
 from game.awards.keys import Reason
 from game.awards.service import Award, grant
@@ -162,7 +161,7 @@ async def bench(tmp: Path) -> int:
     customers, reward_id, settings = await prepare(tmp)
     from uuid import UUID
 
-    tokens = [issue_token(settings, UUID(c), Role.CUSTOMER) for c in customers]
+    tokens = [issue_token(settings.jwt_secret, 24 * 3600, UUID(c), Role.CUSTOMER) for c in customers]
     env = {
         "DATABASE_URL": DATABASE_URL,
         "REDIS_URL": REDIS_URL,
