@@ -32,12 +32,17 @@ async def hit(redis: Redis, key: str, limit: Limit, what: str, reason: StrEnum) 
     member = f"{now:.6f}:{secrets.token_hex(4)}"
     full_key = f"tessera:limit:{key}"
     try:
+        # One MULTI: concurrent attempts each count the others, so none slips past a full window. An attempt
+        # that finds the window full takes its own mark out again.
         async with redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(full_key, 0, now - limit.window_s)
+            pipe.zadd(full_key, {member: now})
             pipe.zcard(full_key)
             pipe.zrange(full_key, 0, 0, withscores=True)
-            _, count, oldest = await pipe.execute()
-        if count >= limit.limit:
+            pipe.expire(full_key, limit.window_s + 1)
+            _, _, count, oldest, _ = await pipe.execute()
+        if count > limit.limit:
+            await redis.zrem(full_key, member)
             first = oldest[0][1] if oldest else now
             retry_after = max(1, int(first + limit.window_s - now) + 1)
             raise DomainError(
@@ -46,10 +51,6 @@ async def hit(redis: Redis, key: str, limit: Limit, what: str, reason: StrEnum) 
                 reason=reason,
                 retry_after_s=retry_after,
             )
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(full_key, {member: now})
-            pipe.expire(full_key, limit.window_s + 1)
-            await pipe.execute()
     except REDIS_DOWN as exc:
         raise DomainError(
             ErrorCode.SERVICE_UNAVAILABLE, "the service is briefly unavailable; try again shortly"

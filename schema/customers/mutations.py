@@ -10,6 +10,7 @@ from game.access.sessions import Lifetimes, close_all, open_session, refresh
 from game.access.sessions import close as close_session
 from game.access.throttle import LoginLimits, guarded_login, guarded_register
 from game.access.viewer import Role
+from game.customers.models import Customer as CustomerModel
 from game.customers.service import authenticate, email_key, existing_customer_id, register
 from game.customers.tags import set_tags
 from game.limits import Limit
@@ -54,6 +55,16 @@ async def _throttled(info: Info, kind: str, email: str, attempt: Callable[[], Aw
     return await guarded_login(info.context.arq, kind, email_key(email), ip, limits, attempt)
 
 
+async def _customer_session(info: Info, customer: CustomerModel) -> AuthPayload:
+    tokens = await open_session(customer.id, Role.CUSTOMER, _lifetimes(info))
+    return AuthPayload(
+        token=tokens.access,
+        refresh_token=tokens.refresh,
+        expires_at=tokens.expires_at,
+        customer=Customer.from_model(customer),
+    )
+
+
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation(
@@ -73,13 +84,7 @@ class CustomerMutations:
             input.email, input.password, input.display_name, input.locale, input.timezone
         )
         await join(customer.id, input.referral_code, input.device_id)
-        tokens = await open_session(customer.id, Role.CUSTOMER, _lifetimes(info))
-        return AuthPayload(
-            token=tokens.access,
-            refresh_token=tokens.refresh,
-            expires_at=tokens.expires_at,
-            customer=Customer.from_model(customer),
-        )
+        return await _customer_session(info, customer)
 
     @strawberry.mutation(
         description="Sign in as a customer (anyone); UNAUTHENTICATED if either is wrong. Attempts are "
@@ -93,13 +98,7 @@ class CustomerMutations:
         password: Annotated[str, strawberry.argument(description="The account's password.")],
     ) -> AuthPayload:
         customer = await _throttled(info, "customer", email, lambda: authenticate(email, password))
-        tokens = await open_session(customer.id, Role.CUSTOMER, _lifetimes(info))
-        return AuthPayload(
-            token=tokens.access,
-            refresh_token=tokens.refresh,
-            expires_at=tokens.expires_at,
-            customer=Customer.from_model(customer),
-        )
+        return await _customer_session(info, customer)
 
     @strawberry.mutation(
         description="Sign in as a marketer (anyone); UNAUTHENTICATED if either is wrong, or the account "
