@@ -295,17 +295,18 @@ async def customer_challenges(
         ]
     current = [c for c in live if c.starts_at <= now and (c.ends_at is None or now < c.ends_at)]
     periods = {c.id: period_at(c.recurrence, now, tz, c.starts_at, c.ends_at) for c in current}
-    stored = {
-        (p.challenge_id, p.period): p
-        for p in await ChallengeProgress.filter(customer_id=customer_id, challenge_id__in=list(periods))
-    }
+    # Plain rows, not model objects: the home screen reads one per live challenge on every request.
+    query = ChallengeProgress.filter(customer_id=customer_id, challenge_id__in=list(periods)).values(
+        "challenge_id", "period", "steps", "completions", "completed_at"
+    )
+    stored = {(p["challenge_id"], p["period"]): p for p in await query}
     result = []
     for c in current:
         period = periods[c.id]
         progress = stored.get((c.id, period.key))
-        if progress is not None and progress.completed_at is not None:
+        if progress is not None and progress["completed_at"] is not None:
             continue
-        done = progress.completions if progress else 0
-        steps = _steps(c, progress.steps if progress else None, today)
+        done = progress["completions"] if progress else 0
+        steps = _steps(c, progress["steps"] if progress else None, today)
         result.append(CustomerChallenge(c, period.key, period.ends_at, steps, None, done))
     return result
