@@ -43,7 +43,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import uvloop
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.asyncio import Redis

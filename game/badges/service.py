@@ -122,7 +122,14 @@ async def change_status(badge_id: int, target: BadgeStatus) -> Badge:
 
 
 async def badges_by_id(badge_ids: list[int]) -> dict[int, Badge]:
-    return {b.id: b for b in await Badge.filter(id__in=badge_ids)}
+    """Published badges from the snapshot (a challenge's reward badge, on every home screen); drafts, which
+    only marketers see, from the database."""
+    published = {badge.id: badge for badge, _, _ in await _published.get()}
+    found = {bid: published[bid] for bid in badge_ids if bid in published}
+    missing = [bid for bid in badge_ids if bid not in found]
+    if missing:
+        found |= {b.id: b for b in await Badge.filter(id__in=missing)}
+    return found
 
 
 async def holders(badge_ids: list[int]) -> dict[int, dict[int, int]]:
