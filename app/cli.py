@@ -147,8 +147,8 @@ async def _rebuild_leaderboards(settings: Settings, args: argparse.Namespace) ->
             except DomainError as error:
                 print(f"tessera: {error.message}", file=sys.stderr)
                 return 1
-    for key, members in counts.items():
-        print(f"rebuilt {key}: {members} member(s)")
+    for key, rebuilt in counts.items():
+        print(f"rebuilt {key}: {rebuilt.members} member(s), {rebuilt.repaired} score(s) repaired")
     return 0
 
 

@@ -99,6 +99,7 @@ async def _fresh_key(conn: BaseDBAsyncClient, award: Award) -> str:
             "reason": award.reason.value,
             "points": award.points,
             "granted_at": datetime.now(UTC),
+            "event_id": award.event_id,
         },
     )
     return key
@@ -139,9 +140,10 @@ async def withdraw(
     clawbacks at zero, what the balance holds: the entry says exactly what was taken.
     """
     row = await fetch_one(
-        "UPDATE award_grant SET withdrawn_at = $1 WHERE base_key = $2 AND customer_id = $3 "
-        "AND withdrawn_at IS NULL RETURNING key, points",
+        "UPDATE award_grant SET withdrawn_at = $1, withdrawn_event_id = $2 WHERE base_key = $3 "
+        "AND customer_id = $4 AND withdrawn_at IS NULL RETURNING key, points",
         datetime.now(UTC),
+        event_id,
         base_key,
         customer_id,
         conn=conn,

@@ -1,0 +1,21 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0018_state_sync')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='AwardGrant',
+            name='event_id',
+            field=fields.BigIntField(null=True),
+        ),
+        ops.AddField(
+            model_name='AwardGrant',
+            name='withdrawn_event_id',
+            field=fields.BigIntField(null=True),
+        ),
+    ]
