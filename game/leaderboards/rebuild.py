@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,7 +43,8 @@ OPT_OUT_READY = "lb:ready:optout"
 # A rebuild that dies leaves its marker behind this long at most; a running one renews it every batch.
 MARKER_TTL_MS = 300_000
 
-Progress = Callable[[int, int], None]  # (done, total) of the board being rebuilt
+# (done, total) of the board being rebuilt, after each page is written and before the swap; may be async.
+Progress = Callable[[int, int], Awaitable[None] | None]
 
 # KEYS: marker, next; ARGV: token, ttl
 _START = """
@@ -215,8 +216,8 @@ async def rebuild_board(
             # The next page is read from the database while this one is written to Redis.
             rows_next, _ = await asyncio.gather(page(rows[-1][0]), write(rows))
             done += len(rows)
-            if progress:
-                progress(done, total)
+            if progress and (shown := progress(done, total)) is not None:
+                await shown
             rows = rows_next
         keys = [live, nxt, marker, store.OPT_OUT, store.ready_key(board.key, season.key)]
         members = await redis.eval(_SWAP, len(keys), *keys, token, store.changed_channel(board.key))  # type: ignore[misc]
@@ -225,8 +226,8 @@ async def rebuild_board(
         raise
     if int(members) < 0:
         raise DomainError(ErrorCode.CONFLICT, f"the rebuild of board {board.key} outlived its marker")
-    if progress and (done == 0 or done != total):  # opted-out customers were counted in `total`
-        progress(done, done)
+    if progress and (done == 0 or done != total) and (shown := progress(done, done)) is not None:
+        await shown  # opted-out customers were counted in `total`
     return Rebuilt(int(members), repaired)
 
 
