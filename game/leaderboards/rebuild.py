@@ -36,9 +36,10 @@ from game.leaderboards.names import shown_name
 from game.leaderboards.periods import Season
 from game.leaderboards.ranking import pack, pack_sql
 from game.leaderboards.service import board_by_key, current_season, live_boards, opted_out_ids
-from game.sql import affected, execute, fetch_one, prepared
+from game.sql import execute, fetch_all, fetch_one, prepared
 
 BATCH = 20_000
+_CHUNK = 500  # rows per statement of a repair
 OPT_OUT_READY = "lb:ready:optout"
 # A rebuild that dies leaves its marker behind this long at most; a running one renews it every batch.
 MARKER_TTL_MS = 300_000
@@ -94,45 +95,46 @@ async def rebuild_opt_outs(redis: Redis) -> None:
 
 
 async def repair(board: Leaderboard, season: Season) -> int:
-    """Makes the season's rows of `leaderboard_score` equal the truth; returns how many it changed."""
+    """Makes the season's rows of `leaderboard_score` equal the truth; returns how many it changed. One query
+    compares the two (a full join of the truth's sums and the rows); only the rows that differ are written."""
     select, params = truth.of_season(board, season.starts_at, season.ends_at)
+    q = truth.Query(list(params))
+    diff = (
+        "SELECT COALESCE(t.customer_id, m.customer_id) AS customer_id, t.score, t.reached_at "
+        f"FROM ({select}) t FULL JOIN (SELECT customer_id, score, reached_at FROM leaderboard_score "
+        f"WHERE board_id = {int(board.id)} AND season = {q.p(season.key)}) m "
+        "ON m.customer_id = t.customer_id WHERE m.customer_id IS NULL OR t.customer_id IS NULL "
+        "OR t.score <> m.score OR t.reached_at <> m.reached_at"
+    )
     async with in_transaction() as conn:
-        postgres = conn.capabilities.dialect == "postgres"
-        if postgres:
+        if conn.capabilities.dialect == "postgres":
             await execute(conn, "SELECT pg_advisory_xact_lock($1, $2)", BOARD_LOCK, board.id)
-        await execute(conn, "DROP TABLE IF EXISTS lb_truth")
-        await execute(
-            conn, "CREATE TEMP TABLE lb_truth (customer_id UUID, score BIGINT, reached_at TIMESTAMPTZ)"
-        )
-        await execute(conn, f"INSERT INTO lb_truth (customer_id, score, reached_at) {select}", *params)
-        if postgres:
-            await execute(conn, "ANALYZE lb_truth")
-        mine = f"leaderboard_score.board_id = {int(board.id)} AND leaderboard_score.season = $1"
-        changed = await affected(
-            conn,
-            "UPDATE leaderboard_score SET score = t.score, reached_at = t.reached_at FROM lb_truth t "
-            f"WHERE {mine} AND leaderboard_score.customer_id = t.customer_id "
-            "AND (leaderboard_score.score <> t.score OR leaderboard_score.reached_at <> t.reached_at)",
-            season.key,
-        )
-        removed = await affected(
-            conn,
-            f"DELETE FROM leaderboard_score WHERE {mine} AND NOT EXISTS "
-            "(SELECT 1 FROM lb_truth t WHERE t.customer_id = leaderboard_score.customer_id)",
-            season.key,
-        )
-        kept = await _count(conn, f"SELECT COUNT(*) AS n FROM leaderboard_score WHERE {mine}", season.key)
-        wanted = await _count(conn, "SELECT COUNT(*) AS n FROM lb_truth")
-        await execute(
-            conn,
-            "INSERT INTO leaderboard_score (board_id, season, customer_id, score, reached_at) "
-            f"SELECT {int(board.id)}, CAST($1 AS VARCHAR(32)), t.customer_id, t.score, t.reached_at "
-            "FROM lb_truth t WHERE NOT EXISTS (SELECT 1 FROM leaderboard_score s "
-            f"WHERE s.board_id = {int(board.id)} AND s.season = $2 AND s.customer_id = t.customer_id)",
-            season.key,
-            season.key,
-        )
-        if wanted:
+        rows = await fetch_all(conn, diff, *q.params)
+        gone = [r["customer_id"] for r in rows if r["score"] is None]
+        right = [(r["customer_id"], int(r["score"]), r["reached_at"]) for r in rows if r["score"] is not None]
+        for i in range(0, len(gone), _CHUNK):
+            q = truth.Query([season.key])
+            marks = ", ".join(q.p(cid) for cid in gone[i : i + _CHUNK])
+            await execute(
+                conn,
+                f"DELETE FROM leaderboard_score WHERE board_id = {int(board.id)} AND season = $1 "
+                f"AND customer_id IN ({marks})",
+                *q.params,
+            )
+        for i in range(0, len(right), _CHUNK):
+            q = truth.Query()
+            values = ", ".join(
+                f"({int(board.id)}, {q.p(season.key)}, {q.p(cid)}, {q.p(score)}, {q.p(at)})"
+                for cid, score, at in right[i : i + _CHUNK]
+            )
+            await execute(
+                conn,
+                "INSERT INTO leaderboard_score (board_id, season, customer_id, score, reached_at) "
+                f"VALUES {values} ON CONFLICT (board_id, season, customer_id) DO UPDATE "
+                "SET score = excluded.score, reached_at = excluded.reached_at",
+                *q.params,
+            )
+        if right:
             await fetch_one(
                 "INSERT INTO leaderboard_season (board_id, season, ends_at) VALUES ($1, $2, $3) "
                 "ON CONFLICT (board_id, season) DO NOTHING RETURNING id",
@@ -141,8 +143,7 @@ async def repair(board: Leaderboard, season: Season) -> int:
                 season.ends_at,
                 conn=conn,
             )
-        await execute(conn, "DROP TABLE lb_truth")
-    return changed + removed + (wanted - kept)
+    return len(rows)
 
 
 async def _count(conn: BaseDBAsyncClient, sql: str, *params: Any) -> int:
@@ -150,33 +151,39 @@ async def _count(conn: BaseDBAsyncClient, sql: str, *params: Any) -> int:
     return int(row["n"]) if row else 0
 
 
-async def _pages(board: Leaderboard, season: str) -> Any:
+async def _pages(board: Leaderboard, season: str, names: bool) -> Any:
     """The season's rows of `leaderboard_score` in id order, opted-out customers left out, a page at a time:
-    (id, customer id, packed score, display name). PostgreSQL packs in SQL (ranking.pack_sql)."""
+    (id, customer id, packed score, name or ""). PostgreSQL packs in SQL (ranking.pack_sql)."""
     conn = get_connection("default")
     postgres = conn.capabilities.dialect == "postgres"
+    name = "c.display_name" if names else "''"
     columns = (
-        f"s.id, s.customer_id::text, {pack_sql('s.score', 's.reached_at', 'CAST($4 AS TIMESTAMPTZ)')}, "
-        "c.display_name"
+        f"s.id, s.customer_id::text, {pack_sql('s.score', 's.reached_at', 'CAST($4 AS TIMESTAMPTZ)')}, {name}"
         if postgres
-        else "s.id, s.customer_id, s.score, s.reached_at, c.display_name"
+        else f"s.id, s.customer_id, s.score, s.reached_at, {name}"
     )
-    sql = (
-        f"SELECT {columns} FROM leaderboard_score s JOIN customer c ON c.id = s.customer_id "
-        "WHERE s.board_id = $1 AND s.season = $2 AND s.id > $3 "
+    sql = prepared(
+        conn,
+        f"SELECT {columns} FROM leaderboard_score s "
+        + ("JOIN customer c ON c.id = s.customer_id " if names else "")
+        + "WHERE s.board_id = $1 AND s.season = $2 AND s.id > $3 "
         "AND NOT EXISTS (SELECT 1 FROM leaderboard_opt_out o WHERE o.customer_id = s.customer_id) "
-        f"ORDER BY s.id LIMIT {BATCH}"
+        f"ORDER BY s.id LIMIT {BATCH}",
     )
-    sql = prepared(conn, sql)
 
     async def page(after: int) -> list[tuple[int, str, float, str]]:
         params: list[Any] = [board.id, season, after]
         if postgres:
             _, rows = await conn.execute_query(sql, [*params, board.starts_at])
-            return [(r[0], r[1], r[2], shown_name(r[1], r[3])) for r in rows]
+            return [(r[0], r[1], r[2], shown_name(r[1], r[3]) if names else "") for r in rows]
         _, rows = await conn.execute_query(sql, params)
         return [
-            (r[0], str(r[1]), pack(int(r[2]), aware(r[3]), board.starts_at), shown_name(str(r[1]), r[4]))
+            (
+                r[0],
+                str(r[1]),
+                pack(int(r[2]), aware(r[3]), board.starts_at),
+                shown_name(str(r[1]), r[4]) if names else "",
+            )
             for r in rows
         ]
 
@@ -184,9 +191,12 @@ async def _pages(board: Leaderboard, season: str) -> Any:
 
 
 async def rebuild_board(
-    redis: Redis, board: Leaderboard, tz: ZoneInfo, progress: Progress | None = None
+    redis: Redis, board: Leaderboard, tz: ZoneInfo, progress: Progress | None = None, *, names: bool = False
 ) -> Rebuilt:
-    """Rebuilds the live season of `board`."""
+    """Rebuilds the live season of `board`. The names of its members are written again when `names` is
+    set, when the repair changed a score, or when the names hash has lost them (it holds a field saying the
+    season's names were written, which goes when the hash does); otherwise they are there already: every
+    score the boards move is mirrored with its holder's name, and names never change once registered."""
     season = current_season(board, tz)
     live = store.board_key(board.key, season.key)
     marker, nxt = store.rebuild_marker(board.key, season.key), store.next_key(board.key, season.key)
@@ -195,19 +205,22 @@ async def rebuild_board(
         raise DomainError(ErrorCode.CONFLICT, f"board {board.key} is being rebuilt by another process")
     try:
         repaired = await repair(board, season)
+        names_field = store.names_written(board.key, season.key)
+        names = names or bool(repaired) or not await redis.hexists(store.NAMES, names_field)  # type: ignore[misc]
         total = await _count(
             get_connection("default"),
             "SELECT COUNT(*) AS n FROM leaderboard_score WHERE board_id = $1 AND season = $2",
             board.id,
             season.key,
         )
-        page = await _pages(board, season.key)
+        page = await _pages(board, season.key, names)
         done = 0
 
         async def write(rows: list[tuple[int, str, float, str]]) -> None:
             async with redis.pipeline(transaction=False) as pipe:
                 pipe.zadd(nxt, {cid: packed for _, cid, packed, _ in rows}, nx=True)
-                pipe.hset(store.NAMES, mapping={cid: name for _, cid, _, name in rows})
+                if names:
+                    pipe.hset(store.NAMES, mapping={cid: name for _, cid, _, name in rows})
                 pipe.pexpire(marker, MARKER_TTL_MS)
                 await pipe.execute()
 
@@ -226,6 +239,8 @@ async def rebuild_board(
         raise
     if int(members) < 0:
         raise DomainError(ErrorCode.CONFLICT, f"the rebuild of board {board.key} outlived its marker")
+    if names:
+        await redis.hset(store.NAMES, names_field, "1")  # type: ignore[misc]
     if progress and (done == 0 or done != total) and (shown := progress(done, done)) is not None:
         await shown  # opted-out customers were counted in `total`
     return Rebuilt(int(members), repaired)
@@ -236,10 +251,15 @@ async def rebuild(
     tz: ZoneInfo,
     key: str | None = None,
     progress: Callable[[Leaderboard], Progress] | None = None,
+    *,
+    names: bool = False,
 ) -> dict[str, Rebuilt]:
     await rebuild_opt_outs(redis)
     boards = [await board_by_key(key, live=True)] if key else await live_boards()
-    return {b.key: await rebuild_board(redis, b, tz, progress(b) if progress else None) for b in boards}
+    return {
+        b.key: await rebuild_board(redis, b, tz, progress(b) if progress else None, names=names)
+        for b in boards
+    }
 
 
 async def restore_missing(redis: Redis, tz: ZoneInfo) -> list[str]:

@@ -3,7 +3,7 @@
     lb:<board>:<season>          sorted set: customer id -> packed score (game/leaderboards/ranking.py)
     lb:<board>:<season>:next     the set a rebuild is building, swapped in with RENAME when complete
     lb:rebuild:<board>:<season>  set while a rebuild builds `:next` (its token, with a time to live)
-    lb:names                     hash: customer id -> the name boards show
+    lb:names                     hash: customer id -> the name boards show (and `written:<board>:<season>`)
     lb:optout                    set: customers hidden from every board
     lb:ready:<board>:<season>    set once the season's set was built: the sweeper rebuilds those missing
     lb:changed:<board>           pub/sub channel: a board moved (the subscription reads the top itself)
@@ -135,6 +135,11 @@ def next_key(board: str, season: str) -> str:
 
 def rebuild_marker(board: str, season: str) -> str:
     return f"lb:rebuild:{board}:{season}"
+
+
+def names_written(board: str, season: str) -> str:
+    """A field of the names hash: every name of the season's set was written (no customer id is like it)."""
+    return f"written:{board}:{season}"
 
 
 def ready_key(board: str, season: str) -> str:
