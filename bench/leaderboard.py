@@ -1,8 +1,9 @@
 """`make bench`: leaderboards at scale. A board of MEMBERS customers (LEADERBOARD_MEMBERS, default
 1,000,000) is loaded into PostgreSQL; then, measured in the same run:
 
-- the full rebuild of the board (game/leaderboards/rebuild.py: database -> temporary key -> RENAME) next to
-  a bare ZADD pipeline of the same members (goal: at most 3x its time);
+- the full rebuild of the board (game/leaderboards/rebuild.py: the scores summed from the ledger and events
+  and compared with leaderboard_score, then database -> temporary key -> RENAME) next to a bare ZADD
+  pipeline of the same members (goal: at most 3x its time), 3 rounds: the first writes the names too;
 - the board's Redis memory per member (the sorted set, and the names hash boards read);
 - `leaderboard(first: 10)` + `aroundMe` + `myRank` in one GraphQL request, as requests/s and server CPU per
   request, next to a bare Starlette endpoint making the same Redis calls (goal: at least 0.7x its
@@ -179,7 +180,14 @@ async def bench(tmp: Path) -> int:
         repairs.append(repair_s)
         print(f"tessera leaderboards rebuild:              {rebuild_s:.2f} s", flush=True)
         print(f"  of which repairing the scores from the truth (timed alone): {repair_s:.2f} s", flush=True)
-    bare_s, rebuild_s = statistics.median(bares), statistics.median(rebuilds)
+    # Each round's rebuild next to the bare pipeline just before it (the machine's load drifts); the first
+    # round writes the names too (the hash is empty after the flush), the next ones find them written.
+    ratios = [r / b for r, b in zip(rebuilds, bares, strict=True)]
+    print(
+        "rebuild / bare ZADD per round: "
+        + ", ".join(f"{r:.2f}x" for r in ratios)
+        + " (names written in the first)"
+    )
     per_member, names_per_member = zset_bytes / MEMBERS, names_bytes / MEMBERS
     print(f"Redis memory: sorted set {per_member:.1f} B/member, names hash {names_per_member:.1f} B/member\n")
 
@@ -232,13 +240,14 @@ async def bench(tmp: Path) -> int:
     throughput, cpu_ratio, rebuild_ratio = (
         rps["tessera"] / rps["baseline"],
         cpu["tessera"] / cpu["baseline"],
-        rebuild_s / bare_s,
+        statistics.median(ratios),
     )
     print(f"\nmedian of {ROUNDS} runs (server CPU: the uvicorn process alone)")
     print(f"  throughput    {throughput:5.2f}x   goal >= 0.7x: {'met' if throughput >= 0.7 else 'NOT met'}")
     print(f"  CPU / request {cpu_ratio:5.2f}x")
     verdict = "met" if rebuild_ratio <= 3 else "NOT met"
     print(f"  rebuild       {rebuild_ratio:5.2f}x a bare ZADD pipeline   goal <= 3x: {verdict}")
+    print(f"  (the rebuild that writes the names too: {ratios[0]:.2f}x)")
     errors = sum(r.errors for rs in runs.values() for r in rs)
     redis = Redis.from_url(REDIS_URL)
     await redis.flushdb()  # a million members is not worth keeping in a shared Redis
@@ -250,6 +259,8 @@ async def bench(tmp: Path) -> int:
                 "cpu_ratio": round(cpu_ratio, 3),
                 "throughput_ratio": round(throughput, 3),
                 "rebuild_ratio": round(rebuild_ratio, 3),
+                "rebuild_with_names_ratio": round(ratios[0], 3),
+                "rebuild_repair_s": round(statistics.median(repairs), 2),
                 "members": MEMBERS,
                 "redis_bytes_per_member": round(per_member, 1),
                 "names_bytes_per_member": round(names_per_member, 1),
