@@ -4,8 +4,9 @@ For the live season of each board:
 1. Redis: the rebuild marker is set (one rebuild of a board at a time) and the set `:next` emptied. From
    now on every mirrored update also goes into `:next` (game/leaderboards/store.py).
 2. The database: under the board's lock, taken exclusively (increments wait), every customer's score is
-   summed from the ledger, eco contributions and grants in SQL into a temporary table, and the rows of
-   `leaderboard_score` that differ from it are repaired (updated, added, removed), in one transaction.
+   summed from the ledger, eco contributions and grants in SQL and compared with the rows of
+   `leaderboard_score` in the same query; those that differ are repaired (updated, added, removed), in one
+   transaction.
 3. Redis: `leaderboard_score` (the repaired rows and any increment since), opted-out customers left out, is
    written into `:next` with ZADD NX, so a value an update mirrored meanwhile, newer, is kept.
 4. Redis, one script: the customers opted out meanwhile are taken out of `:next`, which is renamed over
