@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
         "a temporary key swapped in atomically, while the API keeps serving",
     )
     p.add_argument("--key", help="only this board")
+    p.add_argument(
+        "--names", action="store_true", help="write every member's name again (after editing names by hand)"
+    )
     p.set_defaults(run=_rebuild_leaderboards)
     vapid = sub.add_parser("vapid", help="VAPID keys for Web Push", description="VAPID keys for Web Push")
     vapid_sub = vapid.add_subparsers(title="vapid commands")
@@ -113,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _leaderboards_help(_settings: Settings, _args: argparse.Namespace) -> int:
-    print("usage: tessera leaderboards rebuild [--key K]", file=sys.stderr)
+    print("usage: tessera leaderboards rebuild [--key K] [--names]", file=sys.stderr)
     return 2
 
 
@@ -143,12 +146,13 @@ async def _rebuild_leaderboards(settings: Settings, args: argparse.Namespace) ->
     with resolved_redis_url(settings) as resolved:
         async with database(resolved), arq_pool(resolved.redis_url) as redis:
             try:
-                counts = await rebuild(redis, tz, args.key, lambda board: _progress_bar(board.key))
+                progress = lambda board: _progress_bar(board.key)  # noqa: E731
+                counts = await rebuild(redis, tz, args.key, progress, names=args.names)
             except DomainError as error:
                 print(f"tessera: {error.message}", file=sys.stderr)
                 return 1
-    for key, members in counts.items():
-        print(f"rebuilt {key}: {members} member(s)")
+    for key, rebuilt in counts.items():
+        print(f"rebuilt {key}: {rebuilt.members} member(s), {rebuilt.repaired} score(s) repaired")
     return 0
 
 

@@ -60,3 +60,15 @@ async def insert(conn: BaseDBAsyncClient, table: str, values: dict[str, Any]) ->
 async def execute(conn: BaseDBAsyncClient, sql: str, *params: Any) -> None:
     sql, values = _prepare(conn, sql, params)
     await conn.execute_query(sql, values)
+
+
+async def affected(conn: BaseDBAsyncClient, sql: str, *params: Any) -> int:
+    """How many rows an UPDATE or DELETE changed (tortoise does not count an INSERT's on asyncpg)."""
+    sql, values = _prepare(conn, sql, params)
+    count, _ = await conn.execute_query(sql, values)
+    return int(count)
+
+
+def prepared(conn: BaseDBAsyncClient, sql: str) -> str:
+    """`sql` for `conn`'s dialect, to run many times with conn.execute_query (rows as tuples, not dicts)."""
+    return _prepare(conn, sql, ())[0]

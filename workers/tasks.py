@@ -95,6 +95,7 @@ async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:
         batch = await _transaction(ctx, backfill.backfill_batch(challenge_id, tz, settings.backfill_batch))
         counted += batch.counted
         await notifications.enqueue_delivery(ctx["redis"], batch.notifications)
+        await board_store.mirror(ctx["redis"], batch.standings)
         if batch.done:
             return counted
         if time.monotonic() >= hand_over_at:
@@ -104,12 +105,13 @@ async def backfill_challenge(ctx: dict[str, Any], challenge_id: int) -> int:
 
 async def release_pending_points(ctx: dict[str, Any]) -> int:
     """Cron: purchase points whose return window ended become available; safe to run twice or late."""
-    released = await points.release_due()
-    for customer_id, granted in released:
+    released = await points.release_due(ZoneInfo(ctx["settings"].programme_timezone))
+    for customer_id, granted in released.granted:
         if granted.balance is not None:
             change = PointsChange(granted.balance, granted.points, granted.reason)
             await publish_points_change(ctx["redis"], customer_id, change)
-    return len(released)
+    await board_store.mirror(ctx["redis"], released.standings)
+    return len(released.granted)
 
 
 async def expire_points(ctx: dict[str, Any]) -> int:

@@ -31,10 +31,14 @@ class AwardGrant(Model):
     points = fields.BigIntField()
     granted_at = fields.DatetimeField()
     withdrawn_at = fields.DatetimeField(null=True)
+    # The event that earned it and the one that took it back: a board counts a completion in the season its
+    # event occurred in, and its withdrawal in the refund's (game/leaderboards/truth.py).
+    event_id = fields.BigIntField(null=True)
+    withdrawn_event_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "award_grant"
-        indexes = (("customer_id", "reason"),)
+        indexes = (("customer_id", "reason"), ("event_id",), ("withdrawn_event_id",))
 
 
 class ClawbackSetting(Model):

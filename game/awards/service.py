@@ -91,8 +91,8 @@ async def _fresh_key(conn: BaseDBAsyncClient, award: Award) -> str:
     # no other grant of this key can be counted meanwhile.
     numbered = keys.again_sql("$1", "COUNT(*)")
     row = await fetch_one(
-        "INSERT INTO award_grant (key, base_key, customer_id, reason, points, granted_at) VALUES "
-        f"((SELECT {numbered} FROM award_grant WHERE base_key = $2), $3, $4, $5, $6, $7) RETURNING key",
+        "INSERT INTO award_grant (key, base_key, customer_id, reason, points, granted_at, event_id) VALUES "
+        f"((SELECT {numbered} FROM award_grant WHERE base_key = $2), $3, $4, $5, $6, $7, $8) RETURNING key",
         award.key,
         award.key,
         award.key,
@@ -100,6 +100,7 @@ async def _fresh_key(conn: BaseDBAsyncClient, award: Award) -> str:
         award.reason.value,
         award.points,
         datetime.now(UTC),
+        award.event_id,
         conn=conn,
     )
     assert row is not None
@@ -141,9 +142,10 @@ async def withdraw(
     clawbacks at zero, what the balance holds: the entry says exactly what was taken.
     """
     row = await fetch_one(
-        "UPDATE award_grant SET withdrawn_at = $1 WHERE base_key = $2 AND customer_id = $3 "
-        "AND withdrawn_at IS NULL RETURNING key, points",
+        "UPDATE award_grant SET withdrawn_at = $1, withdrawn_event_id = $2 WHERE base_key = $3 "
+        "AND customer_id = $4 AND withdrawn_at IS NULL RETURNING key, points",
         datetime.now(UTC),
+        event_id,
         base_key,
         customer_id,
         conn=conn,

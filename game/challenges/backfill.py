@@ -28,6 +28,8 @@ from game.challenges.models import Challenge, ChallengeStatus
 from game.customers.tags import in_audience
 from game.events.models import Event
 from game.events.queue import BACKFILL_CHALLENGE
+from game.leaderboards.engine import count_posted
+from game.leaderboards.ranking import Standing
 from game.rules.facts import facts_of
 from game.rules.language import parse_rule
 from game.rules.progress import matches
@@ -40,6 +42,8 @@ class Batch:
     # The keys of the notifications its completions queued, for delivery after commit.
     notifications: list[str] = field(default_factory=list)
     last_event_id: int | None = None
+    # The scores its awards moved on the boards, to mirror after commit.
+    standings: list[Standing] = field(default_factory=list)
 
 
 async def enqueue_backfill(arq: ArqRedis, challenge_id: int, after_event_id: int | None = None) -> None:
@@ -107,6 +111,7 @@ async def backfill_batch(challenge_id: int, tz: ZoneInfo, size: int) -> Batch:
                 _, completions = await settle(conn, event, await move(conn, [live], event, facts, tz))
                 keys += [award.key for c in completions for award in [c.award, *c.badges.awards]]
             counted += 1
+        standings = await count_posted(conn, keys, tz)
         done = len(events) < size
         if events:
             challenge.backfill_at, challenge.backfill_event_id = events[-1].occurred_at, events[-1].id
@@ -115,4 +120,4 @@ async def backfill_batch(challenge_id: int, tz: ZoneInfo, size: int) -> Batch:
         await challenge.save(
             using_db=conn, update_fields=["backfill_at", "backfill_event_id", "backfilled_at", "updated_at"]
         )
-    return Batch(counted, done, keys, events[-1].id if events else None)
+    return Batch(counted, done, keys, events[-1].id if events else None, standings)

@@ -1,72 +1,48 @@
-"""The leaderboards reaction: what an event moved on each live board, in the event's transaction.
+"""Moving the boards, in the transaction that changed what they count (game/leaderboards/truth.py).
 
-It runs last, after every reaction that pays, so that the event's ledger entries are all written:
-- POINTS_EARNED moves by the sum of the entries posted for the event (its purchase points, bonuses,
-  rewards, and for a refund the negative refund and clawback entries); spending (redemptions) is left out;
-- CO2E_SAVED by the grams of an eco action (purchases' eco items carry no grams);
-- CHALLENGES_COMPLETED by the challenge completions granted for the event, minus those withdrawn.
-The season is the one the event occurred in. The row of `leaderboard_score` is written in the transaction,
-so a replay (which finds the event processed) moves nothing; the standings it returns are mirrored into
-Redis after commit as absolute values.
+The engine's reaction runs last, after every reaction that pays, so the event's ledger entries and grants
+are all written; it moves each customer the event paid (the event's own customer, and for a qualifying
+purchase the referrers up its chain) by what the event contributes, on the season the event occurred in.
+A path that posts awards for an event processed earlier (a challenge backfill, a referral reward approved
+later, points released after a return window) calls `count_posted` in its own transaction with the keys it
+posted. The rows of `leaderboard_score` are written in those transactions, whose award keys are unique, so
+a replay moves nothing; the standings returned are mirrored into Redis after commit as absolute values.
+
+Every writer takes its boards' lock shared (PostgreSQL); the rebuild takes a board's lock exclusively while
+it repairs the board's rows from the truth, so no increment commits between its reading and its writing.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from game.awards.keys import Reason
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from game.events.live_rules import live_rules
 from game.events.reactions import Reacted, Situation
-from game.leaderboards.models import Leaderboard, Metric
+from game.leaderboards import truth
+from game.leaderboards.models import Leaderboard
 from game.leaderboards.names import shown_name
-from game.leaderboards.periods import season_at
+from game.leaderboards.periods import Season, season_at
 from game.leaderboards.ranking import Standing, pack
-from game.ledger.models import EntryKind
-from game.sql import fetch_one
+from game.rules.generation import current_generation
+from game.sql import execute, fetch_all, fetch_one
 
-_CHALLENGE_KEY = "challenge:"
-_REVERSED_CHALLENGE_KEY = "reversal:challenge:"
-
-
-def _challenge_moves(s: Situation) -> Counter[int]:
-    """Completions granted (+1) and withdrawn (-1) by the earlier reactions, by challenge id."""
-    moves: Counter[int] = Counter()
-    for award in s.so_far.awards:
-        if award.reason is Reason.CHALLENGE and award.key.startswith(_CHALLENGE_KEY):
-            moves[int(award.key.split(":")[1])] += 1
-        elif award.reason is Reason.CLAWBACK and award.key.startswith(_REVERSED_CHALLENGE_KEY):
-            moves[int(award.key.split(":")[2])] -= 1
-    return moves
+# pg_advisory locks (class, board id): increments take it shared, a rebuild's repair exclusively.
+BOARD_LOCK = 7_305_274
 
 
-async def _points_earned(s: Situation) -> int:
-    row = await fetch_one(
-        "SELECT COALESCE(SUM(delta), 0) AS earned FROM ledger_entry WHERE event_id = $1 AND kind <> $2",
-        s.event.id,
-        EntryKind.REDEMPTION.value,
-        conn=s.conn,
-    )
-    return int(row["earned"]) if row else 0
-
-
-class _Deltas:
-    """What the event adds to each metric, each worked out once, when a board asks."""
-
-    def __init__(self, s: Situation) -> None:
-        self.s = s
-        self.points: int | None = None
-        self.challenges = _challenge_moves(s)
-
-    async def of(self, board: Leaderboard) -> int:
-        if board.metric is Metric.POINTS_EARNED:
-            if self.points is None:
-                self.points = await _points_earned(self.s)
-            return self.points
-        if board.metric is Metric.CO2E_SAVED:
-            event = self.s.event
-            return int(event.payload.get("co2e_g") or 0) if event.type == "eco_action" else 0
-        if board.challenge_id is not None:
-            return self.challenges[board.challenge_id]
-        return sum(self.challenges.values())
+@dataclass(frozen=True, slots=True)
+class Move:
+    board: Leaderboard
+    season: Season
+    customer_id: UUID
+    amount: int
+    at: datetime  # when the event that moved it occurred
 
 
 async def react(s: Situation) -> Reacted:
@@ -74,61 +50,106 @@ async def react(s: Situation) -> Reacted:
     boards = s.rules.boards
     if not boards:
         return Reacted()
-    deltas = _Deltas(s)
-    moves: list[tuple[Leaderboard, str, int]] = []
+    moves: list[Move] = []
+    read: list[tuple[Leaderboard, list[dict[str, Any]]]] = []
     for board in boards:
         season = season_at(board, s.event.occurred_at, s.tz)
         if season is None:
             continue
-        delta = await deltas.of(board)
-        if delta:
-            await _season_row(s, board, season.key, season.ends_at)
-            moves.append((board, season.key, delta))
+        rows = next((r for b, r in read if truth.same_counting(b, board)), None)
+        if rows is None:
+            sql, params = truth.of_event(board, s.event.id)
+            rows = await fetch_all(s.conn, sql, *params)
+            read.append((board, rows))
+        at = s.event.occurred_at
+        moves += [
+            Move(board, season, _uuid(r["customer_id"]), int(r["amount"]), at) for r in rows if r["amount"]
+        ]
+    return Reacted(standings=await apply(s.conn, moves))
+
+
+async def count_posted(conn: BaseDBAsyncClient, keys: list[str], tz: ZoneInfo) -> list[Standing]:
+    """Moves the live boards by what the awards posted under `keys` (in this transaction) contribute to
+    events already processed; those of an unprocessed event are counted when it is."""
+    if not keys:
+        return []
+    boards = (await live_rules(conn, await current_generation(conn))).boards
+    moves: list[Move] = []
+    for board in boards:
+        query = truth.of_keys(board, keys)
+        if query is None:
+            continue
+        for r in await fetch_all(conn, query[0], *query[1]):
+            at = aware(r["occurred_at"])
+            season = season_at(board, at, tz)
+            if season is not None and int(r["amount"] or 0):
+                moves.append(Move(board, season, _uuid(r["customer_id"]), int(r["amount"]), at))
+    return await apply(conn, moves)
+
+
+async def apply(conn: BaseDBAsyncClient, moves: list[Move]) -> list[Standing]:
+    """Adds each move to its row of `leaderboard_score`; returns the standings to mirror after commit."""
     if not moves:
-        return Reacted()
-    customer = await fetch_one(
-        "SELECT display_name FROM customer WHERE id = $1", s.event.customer_id, conn=s.conn
-    )
-    name = shown_name(str(s.event.customer_id), customer["display_name"] if customer else None)
-    reacted = Reacted()
-    for board, season_key, delta in moves:
-        score = await _add(s, board, season_key, delta)
-        reacted.standings.append(
-            Standing(
-                board.key,
-                season_key,
-                str(s.event.customer_id),
-                pack(score, s.event.occurred_at, board.starts_at),
-                name,
-            )
+        return []
+    if conn.capabilities.dialect == "postgres":
+        for board_id in sorted({m.board.id for m in moves}):
+            await execute(conn, "SELECT pg_advisory_xact_lock_shared($1, $2)", BOARD_LOCK, board_id)
+    for board, season in {(m.board.id, m.season.key): (m.board, m.season) for m in moves}.values():
+        await fetch_one(
+            "INSERT INTO leaderboard_season (board_id, season, ends_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (board_id, season) DO NOTHING RETURNING id",
+            board.id,
+            season.key,
+            season.ends_at,
+            conn=conn,
         )
-    return reacted
+    names = await _names(conn, sorted({m.customer_id for m in moves}))
+    standings = []
+    for m in moves:
+        score, reached_at = await _add(conn, m)
+        packed = pack(score, reached_at, m.board.starts_at)
+        cid = str(m.customer_id)
+        standings.append(
+            Standing(m.board.key, m.season.key, cid, packed, names.get(cid, shown_name(cid, None)))
+        )
+    return standings
 
 
-async def _season_row(s: Situation, board: Leaderboard, season: str, ends_at: object) -> None:
-    await fetch_one(
-        "INSERT INTO leaderboard_season (board_id, season, ends_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT (board_id, season) DO NOTHING RETURNING id",
-        board.id,
-        season,
-        ends_at,
-        conn=s.conn,
+async def _names(conn: BaseDBAsyncClient, customer_ids: list[UUID]) -> dict[str, str]:
+    marks = ", ".join(f"${n}" for n in range(1, len(customer_ids) + 1))
+    rows = await fetch_all(
+        conn, f"SELECT id, display_name FROM customer WHERE id IN ({marks})", *customer_ids
     )
+    return {str(r["id"]): shown_name(str(r["id"]), r["display_name"]) for r in rows}
 
 
-async def _add(s: Situation, board: Leaderboard, season: str, delta: int) -> int:
-    """The customer's new score; the customer's lock (held by process_event) orders concurrent events."""
+async def _add(conn: BaseDBAsyncClient, m: Move) -> tuple[int, datetime]:
+    """The customer's new score, and when they reached it: `reached_at` only moves forward, so events
+    processed out of order leave the latest, as the rebuild finds it. The customer's lock (held by
+    process_event) orders concurrent events of one customer; the upsert itself is atomic for the others."""
     row = await fetch_one(
         "INSERT INTO leaderboard_score (board_id, season, customer_id, score, reached_at) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (board_id, season, customer_id) DO UPDATE "
-        "SET score = leaderboard_score.score + excluded.score, reached_at = excluded.reached_at "
-        "RETURNING score",
-        board.id,
-        season,
-        s.event.customer_id,
-        delta,
-        s.event.occurred_at,
-        conn=s.conn,
+        "SET score = leaderboard_score.score + excluded.score, reached_at = CASE "
+        "WHEN excluded.reached_at > leaderboard_score.reached_at THEN excluded.reached_at "
+        "ELSE leaderboard_score.reached_at END RETURNING score, reached_at",
+        m.board.id,
+        m.season.key,
+        m.customer_id,
+        m.amount,
+        m.at,
+        conn=conn,
     )
     assert row is not None
-    return int(row["score"])
+    return int(row["score"]), aware(row["reached_at"])
+
+
+def aware(value: datetime | str | object) -> datetime:
+    """A timestamp read by raw SQL: SQLite gives text."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _uuid(value: object) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))

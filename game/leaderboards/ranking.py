@@ -31,6 +31,13 @@ def pack(score: int, reached_at: datetime, board_start: datetime) -> float:
     return float(clamped * TIE_SPAN + (TIE_SPAN - 1 - seconds))
 
 
+def pack_sql(score: str, reached_at: str, board_start: str) -> str:
+    """`pack` as a PostgreSQL expression over columns or parameters (the rebuild packs in the database)."""
+    seconds = f"LEAST(GREATEST(TRUNC(EXTRACT(EPOCH FROM ({reached_at} - {board_start}))), 0), {TIE_SPAN - 1})"
+    clamped = f"LEAST(GREATEST({score}, {-MAX_SCORE}), {MAX_SCORE})"
+    return f"CAST({clamped} * {TIE_SPAN} + ({TIE_SPAN - 1} - {seconds}) AS DOUBLE PRECISION)"
+
+
 def unpack(packed: float) -> int:
     """The score a packed value holds."""
     return int(packed) // TIE_SPAN

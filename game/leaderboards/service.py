@@ -38,7 +38,6 @@ from game.leaderboards.names import shown_name
 from game.leaderboards.periods import Season, season_at
 from game.leaderboards.ranking import Standing, competition_ranks, pack
 from game.rules.generation import bump
-from game.sql import fetch_all
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_PAGE = 100
@@ -322,8 +321,8 @@ async def set_opt_out(redis: Redis, customer_id: UUID, opt_out: bool, tz: ZoneIn
     if opt_out:
         await LeaderboardOptOut.get_or_create(customer_id=customer_id)
         boards = await live_boards()
-        keys = [store.board_key(b.key, current_season(b, tz).key) for b in boards]
-        await store.hide(redis, str(customer_id), keys)
+        seasons = [(b.key, current_season(b, tz).key) for b in boards]
+        await store.hide(redis, str(customer_id), seasons)
     else:
         await LeaderboardOptOut.filter(customer_id=customer_id).delete()
         await store.show(redis, str(customer_id), await _live_standings(customer_id, tz))
@@ -342,20 +341,3 @@ async def opted_out_ids() -> list[str]:
 def prizes_of(board: Leaderboard) -> list[Prize]:
     raw: list[dict[str, Any]] = board.prizes
     return [Prize(int(p["from_rank"]), int(p["to_rank"]), int(p["points"])) for p in raw]
-
-
-async def score_rows(board_id: int, season: str, after: int, limit: int) -> list[dict[str, Any]]:
-    """A page of a season's scores in id order, opted-out customers left out (for rebuilds)."""
-    from tortoise.connection import get_connection
-
-    return await fetch_all(
-        get_connection("default"),
-        "SELECT s.id, s.customer_id, s.score, s.reached_at, c.display_name FROM leaderboard_score s "
-        "JOIN customer c ON c.id = s.customer_id WHERE s.board_id = $1 AND s.season = $2 AND s.id > $3 "
-        "AND NOT EXISTS (SELECT 1 FROM leaderboard_opt_out o WHERE o.customer_id = s.customer_id) "
-        "ORDER BY s.id LIMIT $4",
-        board_id,
-        season,
-        after,
-        limit,
-    )

@@ -1,28 +1,38 @@
 """The Redis side of the boards: one sorted set per board season, a mirror of `leaderboard_score`.
 
-    lb:<board>:<season>        sorted set: customer id -> packed score (game/leaderboards/ranking.py)
-    lb:names                   hash: customer id -> the name boards show
-    lb:optout                  set: customers hidden from every board
-    lb:ready:<board>:<season>  set once the season's set was built: the sweeper rebuilds those missing
-    lb:changed:<board>         pub/sub channel: a board moved (the subscription reads the top itself)
+    lb:<board>:<season>          sorted set: customer id -> packed score (game/leaderboards/ranking.py)
+    lb:<board>:<season>:next     the set a rebuild is building, swapped in with RENAME when complete
+    lb:rebuild:<board>:<season>  set while a rebuild builds `:next` (its token, with a time to live)
+    lb:names                     hash: customer id -> the name boards show (and `written:<board>:<season>`)
+    lb:optout                    set: customers hidden from every board
+    lb:ready:<board>:<season>    set once the season's set was built: the sweeper rebuilds those missing
+    lb:changed:<board>           pub/sub channel: a board moved (the subscription reads the top itself)
 
 Writes are absolute (ZADD of the value the database holds), so applying one twice changes nothing. A write
 for an opted-out customer is skipped by the script that makes it, atomically, so an opt-out that lands
-between the database commit and the mirror cannot be undone by it.
+between the database commit and the mirror cannot be undone by it. While a rebuild runs, every write also
+goes into the set it builds, which the rebuild itself only fills where nothing was written (ZADD NX): an
+update that lands during a rebuild survives the swap (game/leaderboards/rebuild.py).
+
+Reads are one script each (rank, score, neighbours and names in one round trip); ranks are worked out by
+game/leaderboards/ranking.py from what they return.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from game.errors import DomainError, ErrorCode
-from game.leaderboards.ranking import Standing, competition_ranks, higher_than, unpack
+from game.leaderboards.ranking import TIE_SPAN, Standing, competition_ranks, unpack
 
 NAMES = "lb:names"
 OPT_OUT = "lb:optout"
@@ -30,14 +40,106 @@ OPT_OUT = "lb:optout"
 _MIRROR = """
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+  end
 end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 return 1
 """
 
+# The least packed value of a strictly higher score than the packed ARGV: ZCOUNT from there counts those
+# ranked above (ranking.higher_than, in Lua: exact, packed values are integers below 2^53).
+_ABOVE = f"""
+local function above(key, packed)
+  local span = {TIE_SPAN}
+  return redis.call('ZCOUNT', key, (math.floor(tonumber(packed) / span) + 1) * span, '+inf')
+end
+"""
+
+# KEYS: board, names; ARGV: offset, limit -> {total, above the first, id, packed, name, id, packed, ...}
+_PAGE = (
+    _ABOVE
+    + """
+local rows = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[1] + ARGV[2] - 1, 'WITHSCORES')
+local total = redis.call('ZCARD', KEYS[1])
+if #rows == 0 then return {total, 0} end
+local ids = {}
+for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
+local names = redis.call('HMGET', KEYS[2], unpack(ids))
+local out = {total, above(KEYS[1], rows[2])}
+for i = 1, #ids do
+  out[#out + 1] = rows[2 * i - 1]; out[#out + 1] = rows[2 * i]; out[#out + 1] = names[i] or ''
+end
+return out
+"""
+)
+
+# KEYS: board, names; ARGV: customer, radius -> {first index, above the first, id, packed, name, ...} or {}
+_AROUND = (
+    _ABOVE
+    + """
+local index = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+if not index then return {} end
+local start = math.max(index - ARGV[2], 0)
+local rows = redis.call('ZREVRANGE', KEYS[1], start, index + ARGV[2], 'WITHSCORES')
+local ids = {}
+for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
+local names = redis.call('HMGET', KEYS[2], unpack(ids))
+local out = {start, above(KEYS[1], rows[2])}
+for i = 1, #ids do
+  out[#out + 1] = rows[2 * i - 1]; out[#out + 1] = rows[2 * i]; out[#out + 1] = names[i] or ''
+end
+return out
+"""
+)
+
+# KEYS: board, names; ARGV: customer -> {packed, above, name} or {}
+_MINE = (
+    _ABOVE
+    + """
+local packed = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not packed then return {} end
+return {packed, above(KEYS[1], packed), redis.call('HGET', KEYS[2], ARGV[1]) or ''}
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Script:
+    text: str
+    sha: str
+
+    @classmethod
+    def of(cls, text: str) -> _Script:
+        return cls(text, hashlib.sha1(text.encode()).hexdigest())
+
+    async def __call__(self, redis: Redis, keys: list[str], *args: Any) -> Any:
+        """EVALSHA: the script's text crosses the network once per Redis (again after a flush)."""
+        try:
+            return await redis.evalsha(self.sha, len(keys), *keys, *args)  # type: ignore[misc]
+        except NoScriptError:
+            return await redis.eval(self.text, len(keys), *keys, *args)  # type: ignore[misc]
+
+
+_READ_PAGE, _READ_AROUND, _READ_MINE = _Script.of(_PAGE), _Script.of(_AROUND), _Script.of(_MINE)
+
 
 def board_key(board: str, season: str) -> str:
     return f"lb:{board}:{season}"
+
+
+def next_key(board: str, season: str) -> str:
+    return f"lb:{board}:{season}:next"
+
+
+def rebuild_marker(board: str, season: str) -> str:
+    return f"lb:rebuild:{board}:{season}"
+
+
+def names_written(board: str, season: str) -> str:
+    """A field of the names hash: every name of the season's set was written (no customer id is like it)."""
+    return f"written:{board}:{season}"
 
 
 def ready_key(board: str, season: str) -> str:
@@ -64,19 +166,31 @@ async def mirror(redis: Redis, standings: Iterable[Standing]) -> None:
         return
     async with redis.pipeline(transaction=False) as pipe:
         for s in standings:
-            keys = [board_key(s.board_key, s.season), OPT_OUT, NAMES]
-            pipe.eval(_MIRROR, 3, *keys, s.customer_id, str(s.packed), s.name)
+            _write(pipe, s)
         for board in sorted({s.board_key for s in standings}):
             pipe.publish(changed_channel(board), "1")
         await pipe.execute()
 
 
-async def hide(redis: Redis, customer_id: str, keys: Iterable[str]) -> None:
-    """Opt-out: off every board at once (MULTI), and kept off by the mirror script."""
+def _write(pipe: Any, s: Standing) -> None:
+    keys = [
+        board_key(s.board_key, s.season),
+        OPT_OUT,
+        NAMES,
+        rebuild_marker(s.board_key, s.season),
+        next_key(s.board_key, s.season),
+    ]
+    pipe.eval(_MIRROR, len(keys), *keys, s.customer_id, repr(s.packed), s.name)
+
+
+async def hide(redis: Redis, customer_id: str, seasons: Iterable[tuple[str, str]]) -> None:
+    """Opt-out: off every board (board key, season) at once (MULTI), the sets being rebuilt included,
+    and kept off by the mirror script (and by the rebuild's swap)."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.sadd(OPT_OUT, customer_id)
-        for key in keys:
-            pipe.zrem(key, customer_id)
+        for board, season in seasons:
+            pipe.zrem(board_key(board, season), customer_id)
+            pipe.zrem(next_key(board, season), customer_id)
         await pipe.execute()
 
 
@@ -85,8 +199,7 @@ async def show(redis: Redis, customer_id: str, standings: Iterable[Standing]) ->
     async with redis.pipeline(transaction=True) as pipe:
         pipe.srem(OPT_OUT, customer_id)
         for s in standings:
-            pipe.zadd(board_key(s.board_key, s.season), {s.customer_id: s.packed})
-            pipe.hset(NAMES, s.customer_id, s.name)
+            _write(pipe, s)
         await pipe.execute()
 
 
@@ -104,51 +217,37 @@ class Page:
     total: int
 
 
-async def _entries(redis: Redis, key: str, rows: list[tuple[bytes, float]], offset: int) -> list[Entry]:
-    """Ranks and names of `rows`, read in descending order from `offset` (0-based)."""
-    if not rows:
+def _entries(values: list[Any], offset: int) -> list[Entry]:
+    """Entries of what a read script returns after its two leading numbers: listed from `offset`
+    (0-based), the first of them with values[1] customers above."""
+    triples = values[2:]
+    if not triples:
         return []
-    scores = [unpack(packed) for _, packed in rows]
-    ids = [member.decode() for member, _ in rows]
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.zcount(key, higher_than(scores[0]), "+inf")
-        pipe.hmget(NAMES, ids)
-        above, names = await pipe.execute()
-    ranks = competition_ranks(scores, int(above) + 1, offset + 1)
-    return [
-        Entry(cid, (name or b"").decode(), score, rank)
-        for cid, name, score, rank in zip(ids, names, scores, ranks, strict=True)
-    ]
+    ids = [member.decode() for member in triples[0::3]]
+    scores = [unpack(float(packed)) for packed in triples[1::3]]
+    names = [name.decode() for name in triples[2::3]]
+    ranks = competition_ranks(scores, int(values[1]) + 1, offset + 1)
+    return [Entry(*entry) for entry in zip(ids, names, scores, ranks, strict=True)]
 
 
 async def page(redis: Redis, key: str, offset: int, limit: int) -> Page:
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
-        pipe.zcard(key)
-        rows, total = await pipe.execute()
-    return Page(await _entries(redis, key, rows, offset), int(total))
+    if limit == 0:
+        return Page([], int(await redis.zcard(key)))
+    values = await _READ_PAGE(redis, [key, NAMES], offset, limit)
+    return Page(_entries(values, offset), int(values[0]))
 
 
 async def around(redis: Redis, key: str, customer_id: str, radius: int) -> list[Entry]:
-    index = await redis.zrevrank(key, customer_id)
-    if index is None:
-        return []
-    start = max(index - radius, 0)
-    rows = await redis.zrevrange(key, start, index + radius, withscores=True)
-    return await _entries(redis, key, rows, start)
+    values = await _READ_AROUND(redis, [key, NAMES], customer_id, radius)
+    return _entries(values, int(values[0])) if values else []
 
 
 async def mine(redis: Redis, key: str, customer_id: str) -> Entry | None:
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.zscore(key, customer_id)
-        pipe.hget(NAMES, customer_id)
-        packed, name = await pipe.execute()
-    if packed is None:
+    values = await _READ_MINE(redis, [key, NAMES], customer_id)
+    if not values:
         return None
-    score = unpack(packed)
-    above = await redis.zcount(key, higher_than(score), "+inf")
-    return Entry(customer_id, (name or b"").decode(), score, int(above) + 1)
+    return Entry(customer_id, values[2].decode(), unpack(float(values[0])), int(values[1]) + 1)
 
 
 async def drop(redis: Redis, board: str, season: str) -> None:
-    await redis.delete(board_key(board, season), ready_key(board, season))
+    await redis.delete(board_key(board, season), ready_key(board, season), next_key(board, season))

@@ -46,7 +46,8 @@ class LedgerEntry(Model):
 
     class Meta:
         table = "ledger_entry"
-        indexes = (("customer_id", "id"),)
+        # event_id: the leaderboards' reaction sums what an event posted (game/leaderboards/truth.py).
+        indexes = (("customer_id", "id"), ("event_id",))
 
 
 class Balance(Model):

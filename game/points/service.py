@@ -15,9 +15,10 @@ credit, dated from the cancellation.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -25,6 +26,8 @@ from tortoise.transactions import in_transaction
 from game.awards import keys
 from game.awards.keys import Reason
 from game.awards.service import Award, Granted, grant
+from game.leaderboards.engine import count_posted
+from game.leaderboards.ranking import Standing
 from game.ledger.models import EntryKind, LedgerEntry
 from game.notifications.models import NotificationKind
 from game.notifications.service import queue_notification
@@ -95,10 +98,17 @@ async def pending_of(customer_id: UUID) -> int:
     return int(row["n"]) if row else 0
 
 
-async def release_due(now: datetime | None = None, batch: int = 500) -> list[tuple[UUID, Granted]]:
-    """Makes held points available once their window is over; safe to run twice, at once, or late."""
+@dataclass(slots=True)
+class Released:
+    granted: list[tuple[UUID, Granted]] = field(default_factory=list)
+    standings: list[Standing] = field(default_factory=list)  # the boards they moved, to mirror after commit
+
+
+async def release_due(tz: ZoneInfo, now: datetime | None = None, batch: int = 500) -> Released:
+    """Makes held points available once their window is over; safe to run twice, at once, or late. The
+    points count on the boards now, in the season of their purchase (game/leaderboards/truth.py)."""
     now = now or datetime.now(UTC)
-    released = []
+    released = Released()
     async with in_transaction() as conn:
         rows = await fetch_all(
             conn,
@@ -129,7 +139,8 @@ async def release_due(now: datetime | None = None, batch: int = 500) -> list[tup
                 text=str(held["text"]),
                 event_id=held["event_id"],
             )
-            released.append((customer_id, await grant(conn, award)))
+            released.granted.append((customer_id, await grant(conn, award)))
+            released.standings += await count_posted(conn, [award.key], tz)
     return released
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -30,6 +31,7 @@ from game.awards.service import Award, grant, withdraw
 from game.errors import not_found
 from game.events.reactions import Reacted, Situation
 from game.events.service import payload_hash
+from game.leaderboards.engine import count_posted
 from game.ledger.live import granted_updates
 from game.ledger.models import EntryKind
 from game.referrals import repository as repo
@@ -271,9 +273,10 @@ class Decided:
     reacted: Reacted
 
 
-async def decide(qualification_id: int, approve: bool, note: str | None = None) -> Decided:
+async def decide(qualification_id: int, approve: bool, tz: ZoneInfo, note: str | None = None) -> Decided:
     """A marketer's review of a held qualification, once: approval pays through the award path (and records
-    the referral_qualified event), rejection is final for this referee."""
+    the referral_qualified event), rejection is final for this referee. The rewards count on the boards now,
+    in the season of the qualifying purchase (game/leaderboards/truth.py)."""
     async with in_transaction() as conn:
         found = await ReferralQualification.filter(id=qualification_id).using_db(conn).first()
         if found is None:
@@ -296,4 +299,5 @@ async def decide(qualification_id: int, approve: bool, note: str | None = None) 
         if approve:
             await repo.lock_balance(conn, found.referee_id)
             reacted = await _pay(conn, Payout.of(qualification))
+            reacted.standings += await count_posted(conn, [award.key for award in reacted.awards], tz)
     return Decided(qualification, reacted)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import strawberry
 
 from game.events.queue import enqueue_processing
+from game.leaderboards import store as board_store
 from game.notifications.service import enqueue_delivery
 from game.referrals import evaluation, service
 from game.referrals.models import MemberStatus
@@ -96,10 +98,12 @@ class ReferralMutations:
 async def _decide(info: Info, held: str, *, approve: bool, note: str | None = None) -> HeldReferralReward:
     if note is not None:
         note = service.validate_note(note)
-    decided = await evaluation.decide(service.held_id(held), approve, note)
-    # After commit: the referrer's referral_qualified event, and the notifications the grants queued.
+    tz = ZoneInfo(info.context.settings.programme_timezone)
+    decided = await evaluation.decide(service.held_id(held), approve, tz, note)
+    # After commit: the referrer's referral_qualified event, the notifications the grants queued, the boards.
     for event_id in decided.reacted.events:
         await enqueue_processing(info.context.arq, event_id)
     await enqueue_delivery(info.context.arq, [award.key for award in decided.reacted.awards])
+    await board_store.mirror(info.context.arq, decided.reacted.standings)
     q = decided.qualification
     return HeldReferralReward.of(q, await service.names([q.referee_id, q.referrer_id]))
