@@ -18,6 +18,7 @@ from game.challenges.service import Action, ChallengeInput, change_status, creat
 from game.customers.models import Customer
 from game.customers.service import register
 from game.earn.service import upsert_rule
+from game.eco.models import EcoActionType
 from game.eco.service import upsert_action_type
 from game.purchases.service import Item, PurchaseInput, record_purchase
 from game.rewards.models import Reward, RewardKind, RewardStatus
@@ -41,9 +42,14 @@ class Demo:
 async def seed_demo(arq: ArqRedis) -> Demo:
     """Idempotent: running it again keeps the data and only issues a fresh till key."""
     await upsert_rule("EUR", 10, {"coffee": 100, "pastry": 150, "beans": 200}, eco_bonus_pct=100)
-    await upsert_action_type(
-        "refill_cup", {"fr": "Tasse réutilisée", "en": "Own cup"}, 30, points_per_unit=5, declared_daily_cap=2
-    )
+    if not await EcoActionType.exists(code="refill_cup"):  # a marketer's later changes stay
+        await upsert_action_type(
+            "refill_cup",
+            {"fr": "Tasse réutilisée", "en": "Own cup"},
+            30,
+            points_per_unit=5,
+            declared_daily_cap=2,
+        )
     customer = await Customer.get_or_none(email=CUSTOMER_EMAIL) or await register(
         CUSTOMER_EMAIL, DEMO_PASSWORD, "Alice", "fr", "Europe/Paris"
     )

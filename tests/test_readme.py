@@ -56,6 +56,16 @@ SETS = re.compile(r"#.*?\bsets (\$\w+ from [\w.]+(?:, \$\w+ from [\w.]+)*)")
 FAILS = re.compile(r"#.*?\bfails with (?P<code>[A-Z_]+)(?: (?P<reason>[A-Z_]+))?")
 VARIABLE = re.compile(r"\$([A-Z][A-Z0-9_]*)")
 COMMENT = re.compile(r"#.*$", re.MULTILINE)  # the examples hold no '#' inside strings
+LINK = re.compile(r"\]\(([^)]+)\)")
+REPO_PATH = re.compile(
+    r"`((?:app|game|schema|workers|tests|bench|docs|migrations)/[\w/.]+\.(?:py|md)|[\w.]+\.graphql)`"
+)
+
+
+def expect(ok: object, message: str) -> None:
+    """An assertion whose message is the README's line and what happened, without pytest's rewriting."""
+    if not ok:
+        raise AssertionError(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +83,9 @@ def readme_blocks(text: str) -> list[Block]:
     while i < len(lines):
         marker = MARKER.match(lines[i].strip())
         if marker:
-            assert lines[i + 1].startswith("```"), f"README.md:{i + 1}: a readme-test marker must precede a fence"
+            assert lines[i + 1].startswith("```"), (
+                f"README.md:{i + 1}: a readme-test marker must precede a fence"
+            )
             i += 1
         if lines[i].startswith("```"):
             end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
@@ -112,7 +124,9 @@ def operations(block: Block) -> list[Operation]:
         own = block.text[start : starts[n + 1] if n + 1 < len(starts) else None]
         line = block.line + block.text.count("\n", 0, definition.loc.start)
         headers = [m for m in map(HEADER.match, block.text[:start].splitlines()) if m]
-        assert headers, f"README.md:{line}: no header line (`# Authorization: Bearer $…`, …) above the operation"
+        expect(
+            headers, f"README.md:{line}: no header line (`# Authorization: Bearer $…`, …) above the operation"
+        )
         last = headers[-1]
         header = (
             None
@@ -142,7 +156,7 @@ def operations(block: Block) -> list[Operation]:
 
 def substitute(text: str, variables: dict[str, str], where: str) -> str:
     def value(match: re.Match[str]) -> str:
-        assert match[1] in variables, f"{where}: ${match[1]} is neither in var/dev.env nor set by an example"
+        expect(match[1] in variables, f"{where}: ${match[1]} is neither in var/dev.env nor set by an example")
         return variables[match[1]]
 
     return VARIABLE.sub(value, COMMENT.sub("", text))
@@ -151,7 +165,7 @@ def substitute(text: str, variables: dict[str, str], where: str) -> str:
 def dig(data: Any, path: str, where: str) -> str:
     for step in path.split("."):
         data = data[int(step)] if isinstance(data, list) else data.get(step)
-        assert data is not None, f"{where}: the answer has nothing at {path}"
+        expect(data is not None, f"{where}: the answer has nothing at {path}")
     return str(data)
 
 
@@ -171,7 +185,7 @@ class Run:
         if op.header is None:
             return {}
         name, variable = op.header
-        assert variable in self.variables, f"{where}: header ${variable} is unknown"
+        expect(variable in self.variables, f"{where}: header ${variable} is unknown")
         secret = self.variables[variable]
         return {name: f"Bearer {secret}" if name == "Authorization" else secret}
 
@@ -181,7 +195,7 @@ class Run:
             try:
                 query = substitute(op.text, self.variables, where)
                 problems = graphql.validate(self.schema, graphql.parse(query))
-                assert not problems, f"{where}: not valid against schema.graphql: {problems}"
+                expect(not problems, f"{where}: not valid against schema.graphql: {problems}")
                 if op.kind == "subscription":
                     await self.subscribe(op, query, where)
                     continue
@@ -201,14 +215,14 @@ class Run:
     ) -> None:
         body = response.json()
         if fails is None:
-            assert response.status_code == 200 and not body.get("errors"), f"{where}: {body}"
+            expect(response.status_code == 200 and not body.get("errors"), f"{where}: {body}")
             for variable, path in sets:
                 self.variables[variable] = dig(body["data"], path, where)
         else:
             errors = body.get("errors") or [{}]
             extensions = errors[0].get("extensions", {})
             shown = (extensions.get("code"), extensions.get("reason") if fails[1] else None)
-            assert shown == fails, f"{where}: expected {fails}, got {body}"
+            expect(shown == fails, f"{where}: expected {fails}, got {body}")
 
     async def subscribe(self, op: Operation, query: str, where: str) -> None:
         """Opened here, left open while the later examples run, checked for errors at the end: a
@@ -222,7 +236,7 @@ class Run:
         )
         await ws.send(json.dumps({"type": "connection_init", "payload": self.headers(op, where)}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        assert ack == {"type": "connection_ack"}, f"{where}: {ack}"
+        expect(ack == {"type": "connection_ack"}, f"{where}: {ack}")
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
         self.sockets.append((op, ws))
 
@@ -232,8 +246,9 @@ class Run:
             try:
                 await ws.send(json.dumps({"type": "ping"}))
                 while (message := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "pong":
-                    assert message["type"] == "next" and not message["payload"].get("errors"), (
-                        f"{where}: {message}"
+                    expect(
+                        message["type"] == "next" and not message["payload"].get("errors"),
+                        f"{where}: {message}",
                     )
             except AssertionError as failure:
                 self.failures.append(str(failure))
@@ -259,11 +274,10 @@ class Run:
                 text=True,
                 timeout=30,
             )
-            assert run.returncode == 0, f"{where}: exit {run.returncode}: {run.stderr}"
+            expect(run.returncode == 0, f"{where}: exit {run.returncode}: {run.stderr}")
             for sample in samples:  # its first word: the values themselves differ each run
-                assert re.split(r"[=: ]", sample.strip(), maxsplit=1)[0] in run.stdout, (
-                    f"{where}: {sample!r} is not like {run.stdout!r}"
-                )
+                start = re.split(r"[=: ]", sample.strip(), maxsplit=1)[0]
+                expect(start in run.stdout, f"{where}: {sample!r} is not like {run.stdout!r}")
             if "curl" in script:
                 sets = [
                     (name.lstrip("$"), path)
@@ -286,7 +300,11 @@ class Run:
                     json={
                         "query": "mutation($i: ChallengeInput!) { createChallenge(input: $i) { id } }",
                         "variables": {
-                            "i": {"title": {"en": "README rule"}, "startsAt": "2026-01-01T00:00:00Z", "rule": sample}
+                            "i": {
+                                "title": {"en": "README rule"},
+                                "startsAt": "2026-01-01T00:00:00Z",
+                                "rule": sample,
+                            }
                         },
                     },
                     headers={"Authorization": f"Bearer {self.variables['MARKETER_TOKEN']}"},
@@ -295,9 +313,10 @@ class Run:
             else:  # an error as the API sends it: its code and reason are the README's own
                 readme = README.read_text()
                 code, reason = sample["extensions"]["code"], sample["extensions"].get("reason")
-                assert f"| `{code}` |" in readme, f"{where}: code {code} is not in the codes' table"
-                assert reason is None or f"| `{reason}` | `{code}` |" in readme, (
-                    f"{where}: reason {reason} of {code} is not in the reasons' table"
+                expect(f"| `{code}` |" in readme, f"{where}: code {code} is not in the codes' table")
+                expect(
+                    reason is None or f"| `{reason}` | `{code}` |" in readme,
+                    f"{where}: reason {reason} of {code} is not in the reasons' table",
                 )
         except AssertionError as failure:
             self.failures.append(str(failure))
@@ -313,8 +332,9 @@ def new_user_env() -> dict[str, str]:
 
 
 @asynccontextmanager
-async def dev_instance(directory: Path, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`tessera dev` in an empty directory until its GraphiQL line; then Ctrl-C, which must end it cleanly."""
+async def dev_instance(directory: Path, port: int) -> AsyncIterator[str]:
+    """`tessera dev` in an empty directory, yielding what it printed up to its GraphiQL line; then Ctrl-C,
+    which must end it cleanly."""
     process = await asyncio.create_subprocess_exec(
         str(TESSERA),
         "dev",
@@ -331,9 +351,10 @@ async def dev_instance(directory: Path, port: int) -> AsyncIterator[asyncio.subp
             line = await asyncio.wait_for(process.stdout.readline(), 120)
             assert line, output.decode()
             output += line
-        yield process
+        yield output.decode()
     finally:
-        process.send_signal(signal.SIGINT)
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
         rest, _ = await asyncio.wait_for(process.communicate(), 60)
     text = (output + rest).decode()
     assert process.returncode == 0, text
@@ -349,28 +370,58 @@ async def wait_until_up(client: httpx.AsyncClient) -> None:
     raise AssertionError("the dev instance does not answer")
 
 
-def test_every_example_is_marked_and_parses() -> None:
-    """The conventions hold without a server: headers, known languages, markers."""
-    for block in readme_blocks(README.read_text()):
-        if block.marker is None and block.lang == "graphql":
-            assert operations(block)
+def check_dev_output(block: Block, printed: str, port: int) -> None:
+    """Each line the README shows, up to its first `…` (ids and keys differ each run), is printed."""
+    for n, line in enumerate(block.text.splitlines()):
+        shown = line.split("…")[0].rstrip().replace(":8000", f":{port}")
+        expect(shown in printed, f"README.md:{block.line + n}: make dev does not print {shown!r}:\n{printed}")
+
+
+def test_the_examples_follow_the_conventions() -> None:
+    """Without a server: every GraphQL operation has its header line, every block a known language and
+    marker, and every link and file the README names is in the repository."""
+    text = README.read_text()
+    for block in readme_blocks(text):
         assert block.lang in ("", "sh", "graphql", "json"), f"README.md:{block.line}: ```{block.lang}"
+        assert (
+            block.marker is None or block.marker == "make dev prints" or block.marker.startswith("skip (")
+        ), f"README.md:{block.line}: unknown marker {block.marker!r}"
+        if block.marker is None and block.lang == "graphql":
+            assert operations(block), f"README.md:{block.line}: no operation"
+    anchors = {
+        re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    }
+    for target in LINK.findall(text):
+        if target.startswith("#"):
+            assert target[1:] in anchors, f"README.md links to a missing section: {target}"
+        else:  # nothing outside the repository: a new clone has only it
+            assert "://" not in target, f"README.md links outside the repository: {target}"
+            assert (ROOT / target).resolve().is_relative_to(ROOT), (
+                f"README.md links outside the repository: {target}"
+            )
+            assert (ROOT / target).exists(), f"README.md links to a missing file: {target}"
+    for path in REPO_PATH.findall(text):
+        assert (ROOT / path).exists(), f"README.md names a missing file: {path}"
 
 
 async def test_the_readme_runs_as_written_on_a_fresh_make_dev(tmp_path: Path) -> None:
     blocks = readme_blocks(README.read_text())
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    async with dev_instance(tmp_path, port), httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with dev_instance(tmp_path, port) as printed, httpx.AsyncClient(base_url=url, timeout=30) as client:
         await wait_until_up(client)
-        variables = dict(line.split("=", 1) for line in (tmp_path / "var" / "dev.env").read_text().splitlines())
+        variables = dict(
+            line.split("=", 1) for line in (tmp_path / "var" / "dev.env").read_text().splitlines()
+        )
         run = Run(url, tmp_path, variables, client, graphql.build_schema(SCHEMA.read_text()))
         ran = 0
         for block in blocks:
-            if block.marker is not None:
-                assert block.marker.startswith("skip ("), f"README.md:{block.line}: unknown marker {block.marker}"
+            if block.marker == "make dev prints":
+                check_dev_output(block, printed, port)
+            elif block.marker is not None:  # skip (why)
                 continue
-            if block.lang == "graphql":
+            elif block.lang == "graphql":
                 await run.graphql(block)
             elif block.lang == "sh":
                 await run.shell(block)
@@ -381,5 +432,4 @@ async def test_the_readme_runs_as_written_on_a_fresh_make_dev(tmp_path: Path) ->
             ran += 1
         await run.close_subscriptions()
     assert not run.failures, "\n".join(run.failures)
-    assert ran > 20  # the parser found the examples
-
+    assert ran > 20, ran  # the parser found the examples
