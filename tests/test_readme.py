@@ -2,7 +2,7 @@
 it (an empty directory, the embedded SQLite and Redis, the variables of var/dev.env), so that the README
 cannot drift from what the server does.
 
-The conventions the examples follow are the README's own (its "Running the examples" says them to readers):
+The conventions the examples follow (the README says them to its readers after `set -a; . var/dev.env`):
 - a ```graphql block's operations each run under the header of the nearest header line above them in the
   block: `# Authorization: Bearer $NAME`, `# X-API-Key: $NAME` or `# No header`; a block must open with one;
 - `$NAME` (capitals) in an operation stands for a variable of var/dev.env, or for one set by an earlier
@@ -15,7 +15,8 @@ The conventions the examples follow are the README's own (its "Running the examp
 - ```json blocks are either a rule (run as a draft challenge's rule) or an error (its code and reason must
   be in the README's tables);
 - `<!-- readme-test: skip (why) -->` on the line above a fence: the block is not run (kept for what cannot
-  run here, such as `make dev` itself).
+  run here, such as `make dev` itself); `<!-- readme-test: make dev prints -->`: each of its lines, up to its
+  first `…`, is in what `tessera dev` printed.
 """
 
 from __future__ import annotations
