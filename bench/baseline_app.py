@@ -110,7 +110,7 @@ async def _enqueue(redis: Redis, event_id: int) -> None:
             return
         now_ms = int(time.time() * 1000)
         job = pickle.dumps({"t": 1, "f": "process_event", "a": (event_id,), "k": {}, "et": now_ms})
-        pipe.multi()
+        pipe.multi()  # type: ignore[no-untyped-call]
         pipe.psetex(job_key, JOB_EXPIRES_MS, job)
         pipe.zadd("bench:queue", {job_id: now_ms})
         await pipe.execute()
