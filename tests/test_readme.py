@@ -365,7 +365,7 @@ async def dev_instance(directory: Path, port: int) -> AsyncIterator[str]:
 
 
 async def wait_until_up(client: httpx.AsyncClient) -> None:
-    for _ in range(200):
+    for _ in range(600):  # the GraphiQL line comes just before uvicorn listens: up to 30 s on a busy machine
         with suppress(httpx.TransportError):
             await client.post("/graphql", json={"query": "{ __typename }"})
             return
