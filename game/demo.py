@@ -18,7 +18,11 @@ from game.challenges.service import Action, ChallengeInput, change_status, creat
 from game.customers.models import Customer
 from game.customers.service import register
 from game.earn.service import upsert_rule
+from game.eco.models import EcoActionType
+from game.eco.service import upsert_action_type
 from game.purchases.service import Item, PurchaseInput, record_purchase
+from game.rewards.models import Reward, RewardKind, RewardStatus
+from game.rewards.service import RewardInput, create_reward, set_status
 from game.streaks.models import StreakPeriod
 from game.streaks.rules import Milestone, StreakConfig
 from game.streaks.service import configure_streak, streak_config
@@ -38,6 +42,14 @@ class Demo:
 async def seed_demo(arq: ArqRedis) -> Demo:
     """Idempotent: running it again keeps the data and only issues a fresh till key."""
     await upsert_rule("EUR", 10, {"coffee": 100, "pastry": 150, "beans": 200}, eco_bonus_pct=100)
+    if not await EcoActionType.exists(code="refill_cup"):  # a marketer's later changes stay
+        await upsert_action_type(
+            "refill_cup",
+            {"fr": "Tasse réutilisée", "en": "Own cup"},
+            30,
+            points_per_unit=5,
+            declared_daily_cap=2,
+        )
     customer = await Customer.get_or_none(email=CUSTOMER_EMAIL) or await register(
         CUSTOMER_EMAIL, DEMO_PASSWORD, "Alice", "fr", "Europe/Paris"
     )
@@ -45,7 +57,7 @@ async def seed_demo(arq: ArqRedis) -> Demo:
         await create_marketer(MARKETER_EMAIL, DEMO_PASSWORD, "Demo Marketer")
     # The secret of a key is shown once: a new run revokes the old demo key and prints a new one.
     await revoke_api_keys(TILL)
-    _, secret = await create_api_key(TILL, ["purchases", "eco"])
+    _, secret = await create_api_key(TILL, ["purchases", "eco", "rewards"])
     badges = await _demo_badges(arq)
     # Before the purchases: the worker counts their three days in a row once it processes them.
     if await streak_config() is None:
@@ -74,6 +86,7 @@ async def seed_demo(arq: ArqRedis) -> Demo:
             ),
         )
     await _demo_challenges(arq, badges)
+    await _demo_reward()
     return Demo(customer_id=str(customer.id), api_key=secret)
 
 
@@ -130,6 +143,21 @@ async def _demo_challenges(arq: ArqRedis, badges: dict[str, int]) -> None:
                 data = replace(data, reward_badge_id=badges["eco-hero"])
             challenge = await create_challenge(data)
             await change_status(challenge.id, Action.PUBLISH, arq)
+
+
+DEMO_REWARD = RewardInput(
+    kind=RewardKind.PRODUCT,
+    name={"fr": "Un espresso offert", "en": "A free espresso"},
+    cost_points=50,
+    coupon_valid_days=30,
+)
+
+
+async def _demo_reward() -> None:
+    # Found by its name (a JSON column, compared here rather than in SQL, the same on both backends).
+    if all(reward.name != DEMO_REWARD.name for reward in await Reward.all()):
+        reward = await create_reward(DEMO_REWARD)
+        await set_status(reward.id, RewardStatus.LIVE)
 
 
 def _level(fr: str, en: str, target: int, points: int) -> Level:

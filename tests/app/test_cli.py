@@ -133,6 +133,9 @@ async def test_demo_is_idempotent_and_keeps_the_ledger_consistent(gql: GraphQL, 
     badges = {b["key"]: b for b in (await gql(BADGES, token=login["login"]["token"]))["badges"]}
     assert sorted(badges) == ["acheteur-assidu", "eco-hero"]
     assert [lv["target"] for lv in badges["acheteur-assidu"]["levels"]] == [3, 10, 25]
+    # The README's eco and reward examples use the demo's refill_cup and its one reward, once.
+    rewards = await gql("{ rewards { name } }", token=login["login"]["token"])
+    assert rewards == {"rewards": [{"name": "Un espresso offert"}]}  # in Alice's French
     # Each run prints a fresh till key and revokes the previous one.
     first_key, second_key = (_till_key(run.stdout) for run in (first, second))
     assert first_key != second_key
