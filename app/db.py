@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, get_current_context
 from tortoise.migrations.api.migrate import migrate as migrate_api
 
@@ -36,7 +37,17 @@ def _connection(database_url: str) -> str | dict[str, Any]:
             "engine": "tortoise.backends.sqlite",
             "credentials": {"file_path": database_url.removeprefix("sqlite://"), "busy_timeout": 10000},
         }
-    return database_url
+    config = expand_db_url(database_url)
+    if config["engine"] == "tortoise.backends.asyncpg":
+        config["credentials"]["reset"] = _keep_session
+    return config
+
+
+async def _keep_session(connection: object) -> None:
+    """What asyncpg's pool runs on a connection handed back, after rolling back any open transaction itself:
+    nothing. Its default (`RESET ALL; UNLISTEN *; pg_advisory_unlock_all(); CLOSE ALL`) is one more round
+    trip after every statement, and Tessera leaves no session state behind: no SET, LISTEN or session
+    advisory lock (only pg_advisory_xact_lock, released at commit), no cursor outside a transaction."""
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,7 @@ device gets one job under a deterministic id. `push` (a job per notification and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -23,7 +24,7 @@ from tortoise.transactions import in_transaction
 
 from game.after_commit import best_effort
 from game.errors import bad_input
-from game.live import Update
+from game.jobs import Job, add_enqueue
 from game.notifications import templates
 from game.notifications.errors import NotificationReason
 from game.notifications.models import (
@@ -274,21 +275,21 @@ def _row_preferences(row: dict[str, Any]) -> Preferences:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """What `deliver` decided; `update` is the live inbox message, None when it had been planned before."""
+    """What `deliver` decided; status None when it had been planned before."""
 
     status: PushStatus | None
     jobs: int
     deferred_until: datetime | None
-    update: Update | None
 
 
 async def deliver(arq: ArqRedis, key: str, now: datetime | None = None) -> Planned:
-    """Plans the pushes of one notification. Jobs are enqueued before the row is marked: a run killed in
-    between enqueues again under the same job ids, which arq refuses to double."""
+    """Plans the pushes of one notification: one read, one write that marks it planned, then one Redis round
+    trip for its push jobs and the live inbox message. A run killed between the write and the enqueue leaves
+    a notification planned without its jobs: the sweeper (`requeue_pushes`) enqueues them again."""
     conn = get_connection("default")
     rows = await fetch_all(conn, _TO_PLAN, key)
     if not rows or rows[0]["sent_at"] is not None:
-        return Planned(None, 0, None, None)
+        return Planned(None, 0, None)
     row = rows[0]
     notification_id, kind = int(row["id"]), NotificationKind(row["kind"])
     customer_id = UUID(str(row["customer_id"]))
@@ -303,14 +304,6 @@ async def deliver(arq: ArqRedis, key: str, now: datetime | None = None) -> Plann
     else:
         status = PushStatus.QUEUED
         until = prefs.quiet_until(now, ZoneInfo(row["timezone"]))
-        for device in devices:
-            await arq.enqueue_job(
-                PUSH_NOTIFICATION,
-                notification_id,
-                device,
-                _job_id=push_job_id(key, device),
-                _defer_until=until,
-            )
     jobs = len(devices) if status is PushStatus.QUEUED else 0
     marked = await fetch_all(
         conn,
@@ -321,13 +314,19 @@ async def deliver(arq: ArqRedis, key: str, now: datetime | None = None) -> Plann
         jobs,
         notification_id,
     )
-    update = None
-    if marked:
-        said = message(
-            notification_id, kind, _json(row["payload"]), _moment(row["created_at"]), row["locale"]
-        )
-        update = Update(channel(customer_id), said)
-    return Planned(status, jobs, until, update)
+    if not marked:
+        return Planned(None, 0, None)  # a concurrent run planned it
+    said = message(notification_id, kind, _json(row["payload"]), _moment(row["created_at"]), row["locale"])
+    async with arq.pipeline(transaction=False) as pipe:
+        if jobs:
+            pushes = [
+                Job(PUSH_NOTIFICATION, (notification_id, device), push_job_id(key, device), until)
+                for device in devices
+            ]
+            add_enqueue(pipe, arq, pushes)
+        pipe.publish(channel(customer_id), json.dumps(said))
+        await best_effort(f"the pushes of notification {key}", pipe.execute())
+    return Planned(status, jobs, until)
 
 
 _UNFINISHED = (
@@ -418,24 +417,18 @@ async def _record(
 ) -> PushResult:
     status = answer.status
     if status is not None and 200 <= status < 300:
-        async with in_transaction() as conn:
-            await execute(
-                conn,
-                "INSERT INTO push_delivery (notification_id, subscription_id, customer_id, delivered_at) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT (notification_id, subscription_id) DO NOTHING",
-                notification_id,
-                subscription_id,
-                customer_id,
-                datetime.now(UTC),
-            )
-            await _attempt(
-                notification_id, subscription_id, status, PushOutcome.DELIVERED, answer.reason, conn
-            )
+        await _attempt(
+            notification_id,
+            subscription_id,
+            status,
+            PushOutcome.DELIVERED,
+            answer.reason,
+            _DELIVERED,
+            customer_id,
+        )
         return PushResult(Pushed.DELIVERED)
     if status in (404, 410):
-        async with in_transaction() as conn:
-            await execute(conn, "DELETE FROM push_subscription WHERE id = $1", subscription_id)
-            await _attempt(notification_id, subscription_id, status, PushOutcome.GONE, answer.reason, conn)
+        await _attempt(notification_id, subscription_id, status, PushOutcome.GONE, answer.reason, _GONE)
         return PushResult(Pushed.GONE)
     transient = status is None or status == 429 or status >= 500
     if transient and job_try < max_tries:
@@ -447,25 +440,42 @@ async def _record(
     return PushResult(Pushed.FAILED)
 
 
+# The statements recorded with an attempt: $1-$6 are the attempt's own parameters, $7 on the extra ones.
+_DELIVERED = (
+    "INSERT INTO push_delivery (notification_id, subscription_id, customer_id, delivered_at) "
+    "VALUES ($1, $2, $7, $6) ON CONFLICT (notification_id, subscription_id) DO NOTHING"
+)
+_GONE = "DELETE FROM push_subscription WHERE id = $2"
+_ATTEMPT = (
+    "INSERT INTO push_attempt (notification_id, subscription_id, status, outcome, reason, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
 async def _attempt(
     notification_id: int,
     subscription_id: int,
     status: int | None,
     outcome: PushOutcome,
     reason: str,
-    conn: BaseDBAsyncClient | None = None,
+    with_it: str | None = None,
+    *more: Any,
 ) -> None:
-    await execute(
-        conn or get_connection("default"),
-        "INSERT INTO push_attempt (notification_id, subscription_id, status, outcome, reason, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        notification_id,
-        subscription_id,
-        status,
-        outcome.value,
-        reason[:300],
-        datetime.now(UTC),
-    )
+    """Records the attempt and, atomically with it, `with_it` (the delivered marker, the deletion of a gone
+    subscription), which takes the attempt's parameters and `more` after them. On PostgreSQL that is one
+    statement (a data-modifying CTE), so one round trip; SQLite has no such CTE: a transaction of two."""
+    params = (notification_id, subscription_id, status, outcome.value, reason[:300], datetime.now(UTC), *more)
+    conn = get_connection("default")
+    if with_it is None:
+        await execute(conn, _ATTEMPT, *params[:6])
+    elif conn.capabilities.dialect == "postgres":
+        # Every parameter must appear in the one statement: PostgreSQL infers each one's type from its use.
+        await execute(conn, f"WITH done AS ({with_it}) {_ATTEMPT}", *params)
+    else:
+        async with in_transaction() as tx:
+            await execute(tx, _ATTEMPT, *params[:6])
+            # SQLite's placeholders are positional: the parameters in the order the statement uses them.
+            await execute(tx, with_it, *(params[int(n) - 1] for n in re.findall(r"\$(\d+)", with_it)))
 
 
 async def _pushed_today(customer_id: UUID, tz: ZoneInfo, now: datetime) -> int:
