@@ -9,6 +9,7 @@ device gets one job under a deterministic id. `push` (a job per notification and
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -20,9 +21,10 @@ from zoneinfo import ZoneInfo
 from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.connection import get_connection
+from tortoise.exceptions import DBConnectionError, OperationalError
 from tortoise.transactions import in_transaction
 
-from game.after_commit import best_effort
+from game.after_commit import REDIS_DOWN
 from game.errors import bad_input
 from game.jobs import Job, add_enqueue
 from game.notifications import templates
@@ -37,11 +39,17 @@ from game.notifications.models import (
 )
 from game.notifications.push import Answer, Sender, check_endpoint, check_keys
 from game.notifications.templates import KINDS, Category
-from game.sql import execute, fetch_all, fetch_one
+from game.sql import UNAVAILABLE, execute, fetch_all, fetch_one
 
 DELIVER_NOTIFICATION = "deliver_notification"
 PUSH_NOTIFICATION = "push_notification"
 MAX_DEVICES = 20
+# Notifications planned per statement (a campaign batch hands over hundreds).
+PLAN_BATCH = 200
+
+log = logging.getLogger("tessera.notifications")
+# What planning after commit meets when Redis or the database is unavailable.
+_DOWN: tuple[type[Exception], ...] = (*REDIS_DOWN, *UNAVAILABLE, DBConnectionError, OperationalError)
 
 
 def channel(customer_id: UUID) -> str:
@@ -71,9 +79,15 @@ async def queue_notification(
 
 
 async def enqueue_delivery(arq: ArqRedis, keys: list[str]) -> None:
-    for key in keys:
-        job = arq.enqueue_job(DELIVER_NOTIFICATION, key, _job_id=f"notify:{key}")
-        await best_effort(f"enqueueing notification {key}", job)
+    """After the commit that queued these notifications: plans their pushes now (`plan`). What committed must
+    not fail with it: with the database or Redis unavailable, the notifications stay unsent (or planned
+    without their jobs) and the sweeper hands them over later."""
+    for start in range(0, len(keys), PLAN_BATCH):
+        try:
+            await plan(arq, keys[start : start + PLAN_BATCH])
+        except _DOWN as exc:
+            log.warning("planning %d notifications skipped (%s); the sweeper will catch up", len(keys), exc)
+            return
 
 
 async def unsent(older_than: timedelta, limit: int, after: int = 0) -> list[tuple[int, str]]:
@@ -237,12 +251,12 @@ def message(
 # The delivery jobs run once per notification and per device: hand-written SQL, one statement per read.
 
 _TO_PLAN = (
-    "SELECT n.id, n.customer_id, n.kind, n.payload, n.created_at, n.sent_at, c.locale, c.timezone, "
+    "SELECT n.id, n.key, n.customer_id, n.kind, n.payload, n.created_at, n.sent_at, c.locale, c.timezone, "
     "p.opted_out, p.marketing, p.quiet_start_min, p.quiet_end_min, p.daily_cap, s.id AS subscription_id "
     "FROM notification n JOIN customer c ON c.id = n.customer_id "
     "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id "
     "LEFT JOIN push_subscription s ON s.customer_id = n.customer_id "
-    "WHERE n.key = $1 ORDER BY s.id"
+    "WHERE n.key IN ({keys}) ORDER BY n.id, s.id"
 )
 _TO_PUSH = (
     "SELECT s.endpoint, s.p256dh, s.auth, n.customer_id, n.kind, n.payload, n.created_at, c.locale, "
@@ -275,58 +289,99 @@ def _row_preferences(row: dict[str, Any]) -> Preferences:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """What `deliver` decided; status None when it had been planned before."""
+    """What `plan` decided for a notification; status None when it had been planned before."""
 
     status: PushStatus | None
     jobs: int
     deferred_until: datetime | None
 
 
-async def deliver(arq: ArqRedis, key: str, now: datetime | None = None) -> Planned:
-    """Plans the pushes of one notification: one read, one write that marks it planned, then one Redis round
-    trip for its push jobs and the live inbox message. A run killed between the write and the enqueue leaves
-    a notification planned without its jobs: the sweeper (`requeue_pushes`) enqueues them again."""
+ALREADY_PLANNED = Planned(None, 0, None)
+
+
+async def plan(arq: ArqRedis, keys: list[str], now: datetime | None = None) -> dict[str, Planned]:
+    """Plans the pushes of these notifications, by key: the customer's preferences decide whether the
+    category is pushed at all, quiet hours defer the push jobs to their end, and each device gets one job
+    under a deterministic id. One read and one write (which marks them planned) for them all, then one Redis
+    round trip for every push job and live inbox message. Planning again finds them marked and does nothing;
+    a run that dies between the write and the enqueue leaves notifications planned without their jobs, which
+    the sweeper (`requeue_pushes`) enqueues again."""
     conn = get_connection("default")
-    rows = await fetch_all(conn, _TO_PLAN, key)
-    if not rows or rows[0]["sent_at"] is not None:
-        return Planned(None, 0, None)
-    row = rows[0]
-    notification_id, kind = int(row["id"]), NotificationKind(row["kind"])
-    customer_id = UUID(str(row["customer_id"]))
-    prefs = _row_preferences(row)
+    placeholders = ", ".join(f"${n}" for n in range(1, len(keys) + 1))
+    rows = await fetch_all(conn, _TO_PLAN.format(keys=placeholders), *keys)
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["sent_at"] is None:
+            found.setdefault(int(row["id"]), []).append(row)
     now = now or datetime.now(UTC)
-    devices = [int(r["subscription_id"]) for r in rows if r["subscription_id"] is not None]
-    until = None
-    if not prefs.allows(KINDS[kind].category):
-        status = PushStatus.SKIPPED
-    elif not devices:
-        status = PushStatus.INBOX_ONLY
-    else:
-        status = PushStatus.QUEUED
-        until = prefs.quiet_until(now, ZoneInfo(row["timezone"]))
-    jobs = len(devices) if status is PushStatus.QUEUED else 0
-    marked = await fetch_all(
-        conn,
-        "UPDATE notification SET sent_at = $1, push_status = $2, push_jobs = $3 "
-        "WHERE id = $4 AND sent_at IS NULL RETURNING id",
-        now,
-        status.value,
-        jobs,
-        notification_id,
-    )
+    decided: dict[int, tuple[dict[str, Any], Planned, list[int]]] = {}
+    for notification_id, its_rows in found.items():
+        row = its_rows[0]
+        prefs = _row_preferences(row)
+        devices = [int(r["subscription_id"]) for r in its_rows if r["subscription_id"] is not None]
+        if not prefs.allows(KINDS[NotificationKind(row["kind"])].category):
+            decided[notification_id] = (row, Planned(PushStatus.SKIPPED, 0, None), [])
+        elif not devices:
+            decided[notification_id] = (row, Planned(PushStatus.INBOX_ONLY, 0, None), [])
+        else:
+            until = prefs.quiet_until(now, ZoneInfo(row["timezone"]))
+            decided[notification_id] = (row, Planned(PushStatus.QUEUED, len(devices), until), devices)
+    planned = {key: ALREADY_PLANNED for key in keys}
+    if not decided:
+        return planned
+    marked = await _mark_planned(conn, now, {i: p for i, (_, p, _) in decided.items()})
     if not marked:
-        return Planned(None, 0, None)  # a concurrent run planned it
-    said = message(notification_id, kind, _json(row["payload"]), _moment(row["created_at"]), row["locale"])
+        return planned  # a concurrent run planned them
     async with arq.pipeline(transaction=False) as pipe:
-        if jobs:
-            pushes = [
-                Job(PUSH_NOTIFICATION, (notification_id, device), push_job_id(key, device), until)
-                for device in devices
+        jobs = []
+        for notification_id in marked:
+            row, planned[row["key"]], devices = decided[notification_id]
+            until = planned[row["key"]].deferred_until
+            jobs += [
+                Job(PUSH_NOTIFICATION, (notification_id, d), push_job_id(row["key"], d), until)
+                for d in devices
             ]
-            add_enqueue(pipe, arq, pushes)
-        pipe.publish(channel(customer_id), json.dumps(said))
-        await best_effort(f"the pushes of notification {key}", pipe.execute())
-    return Planned(status, jobs, until)
+            kind, payload, created = (
+                NotificationKind(row["kind"]),
+                _json(row["payload"]),
+                _moment(row["created_at"]),
+            )
+            said = message(notification_id, kind, payload, created, row["locale"])
+            pipe.publish(channel(UUID(str(row["customer_id"]))), json.dumps(said))
+        if jobs:
+            add_enqueue(pipe, arq, jobs)
+        await pipe.execute()
+    return planned
+
+
+async def _mark_planned(conn: BaseDBAsyncClient, now: datetime, decided: dict[int, Planned]) -> list[int]:
+    """Marks the notifications planned as decided, those no concurrent run marked first; returns their ids."""
+    # Placeholders numbered in the order they appear: SQLite's are positional.
+    params: list[Any] = [now]
+
+    def case(values: list[tuple[int, Any]], then: str) -> str:
+        whens = []
+        for notification_id, value in values:
+            params.extend((notification_id, value))
+            whens.append(f"WHEN ${len(params) - 1} THEN {then.format(f'${len(params)}')}")
+        return f"CASE id {' '.join(whens)} END"
+
+    statuses = case([(i, p.status.value if p.status else None) for i, p in decided.items()], "{}")
+    jobs = case([(i, p.jobs) for i, p in decided.items()], "CAST({} AS INTEGER)")
+    ids = ", ".join(f"${len(params) + n}" for n in range(1, len(decided) + 1))
+    rows = await fetch_all(
+        conn,
+        f"UPDATE notification SET sent_at = $1, push_status = {statuses}, push_jobs = {jobs} "
+        f"WHERE id IN ({ids}) AND sent_at IS NULL RETURNING id",
+        *params,
+        *decided,
+    )
+    return [int(row["id"]) for row in rows]
+
+
+async def deliver(arq: ArqRedis, key: str, now: datetime | None = None) -> Planned:
+    """`plan` for one notification."""
+    return (await plan(arq, [key], now))[key]
 
 
 _UNFINISHED = (
