@@ -38,19 +38,24 @@ class BatchClaimWorker(Worker):
         self._claim: Any = None
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        """Starts the jobs of `job_ids` that are still due and unclaimed, a batch per round trip: when all
-        slots are taken, it waits for a quarter of them to free up (arq would wait for the next poll)."""
+        """Starts the jobs of `job_ids` that are still due and unclaimed, a batch per round trip. When every
+        slot is taken it waits for a quarter of them to free up (arq would go back to polling), but for one
+        second at most: the poll loop also runs the crons and the health check."""
         pending = [job_id.decode() for job_id in job_ids]
         if self._claim is None:
             self._claim = self.pool.register_script(_CLAIM)
+        until = self.loop.time() + 1.0
         while pending and self.allow_pick_jobs:
             wanted = min(len(pending), max(1, self.max_jobs // 4))
             while self.max_jobs - self.job_counter < wanted:
+                left = until - self.loop.time()
+                if left <= 0:
+                    return
                 running = [task for task in self.tasks.values() if not task.done()]
-                if not running:
+                if running:
+                    await asyncio.wait(running, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                else:
                     await asyncio.sleep(0)  # finished, their done callbacks not run yet
-                    continue
-                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             batch = pending[: self.max_jobs - self.job_counter]
             pending = pending[len(batch) :]
             keys = [self.queue_name, *(in_progress_key_prefix + job_id for job_id in batch)]

@@ -84,11 +84,14 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
             func(backfill_challenge, name=BACKFILL_CHALLENGE, timeout=timeout_s, max_tries=5),
             func(deliver_notification, name=DELIVER_NOTIFICATION, timeout=timeout_s, max_tries=5),
             # push() records the failure itself on try push_max_tries; the spare try covers one killed midway.
+            # No result kept: the delivered marker and the attempts are the record, and a push job run again
+            # finds the marker; storing a result would only cost every push a serialization.
             func(
                 push_notification,
                 name=PUSH_NOTIFICATION,
                 timeout=timeout_s,
                 max_tries=settings.push_max_tries + 1,
+                keep_result=0,
             ),
             func(send_campaign, name=SEND_CAMPAIGN, timeout=timeout_s, max_tries=10),
         ],
