@@ -1,9 +1,10 @@
 """Notifications: an inbox row queued with the reward that caused it, then pushed to the customer's devices.
 
-`deliver` (a job per notification, after commit) plans the pushes: the customer's preferences decide whether
-the category is pushed at all, quiet hours defer the push jobs to their end (arq `_defer_until`), and each
-device gets one job under a deterministic id. `push` (a job per notification and device) sends it once: the
-`push_delivery` row is the delivered marker, so a replayed job finds it and does nothing.
+`plan` (right after the commit that queued them, by whoever committed) plans the pushes: the customer's
+preferences decide whether the category is pushed at all, quiet hours defer the push jobs to their end (arq
+`_defer_until`), and each device gets one job under a deterministic id. `push` (a job per notification and
+device) sends it once: the `push_delivery` row is the delivered marker, so a replayed job finds it and does
+nothing.
 """
 
 from __future__ import annotations
@@ -248,7 +249,8 @@ def message(
 
 
 # ----------------------------------------------------------------------------------------------- delivery
-# The delivery jobs run once per notification and per device: hand-written SQL, one statement per read.
+# Planning runs once per notification, the push job once per notification and device: hand-written SQL,
+# one statement per read and one per write.
 
 _TO_PLAN = (
     "SELECT n.id, n.key, n.customer_id, n.kind, n.payload, n.created_at, n.sent_at, c.locale, c.timezone, "
