@@ -308,6 +308,8 @@ async def plan(arq: ArqRedis, keys: list[str], now: datetime | None = None) -> d
     round trip for every push job and live inbox message. Planning again finds them marked and does nothing;
     a run that dies between the write and the enqueue leaves notifications planned without their jobs, which
     the sweeper (`requeue_pushes`) enqueues again."""
+    if not keys:
+        return {}
     conn = get_connection("default")
     placeholders = ", ".join(f"${n}" for n in range(1, len(keys) + 1))
     rows = await fetch_all(conn, _TO_PLAN.format(keys=placeholders), *keys)
@@ -316,18 +318,7 @@ async def plan(arq: ArqRedis, keys: list[str], now: datetime | None = None) -> d
         if row["sent_at"] is None:
             found.setdefault(int(row["id"]), []).append(row)
     now = now or datetime.now(UTC)
-    decided: dict[int, tuple[dict[str, Any], Planned, list[int]]] = {}
-    for notification_id, its_rows in found.items():
-        row = its_rows[0]
-        prefs = _row_preferences(row)
-        devices = [int(r["subscription_id"]) for r in its_rows if r["subscription_id"] is not None]
-        if not prefs.allows(KINDS[NotificationKind(row["kind"])].category):
-            decided[notification_id] = (row, Planned(PushStatus.SKIPPED, 0, None), [])
-        elif not devices:
-            decided[notification_id] = (row, Planned(PushStatus.INBOX_ONLY, 0, None), [])
-        else:
-            until = prefs.quiet_until(now, ZoneInfo(row["timezone"]))
-            decided[notification_id] = (row, Planned(PushStatus.QUEUED, len(devices), until), devices)
+    decided = {notification_id: _decide(its_rows, now) for notification_id, its_rows in found.items()}
     planned = {key: ALREADY_PLANNED for key in keys}
     if not decided:
         return planned
@@ -337,23 +328,37 @@ async def plan(arq: ArqRedis, keys: list[str], now: datetime | None = None) -> d
     async with arq.pipeline(transaction=False) as pipe:
         jobs = []
         for notification_id in marked:
-            row, planned[row["key"]], devices = decided[notification_id]
-            until = planned[row["key"]].deferred_until
+            row, decision, devices = decided[notification_id]
+            planned[row["key"]] = decision
             jobs += [
-                Job(PUSH_NOTIFICATION, (notification_id, d), push_job_id(row["key"], d), until)
+                Job(
+                    PUSH_NOTIFICATION,
+                    (notification_id, d),
+                    push_job_id(row["key"], d),
+                    decision.deferred_until,
+                )
                 for d in devices
             ]
-            kind, payload, created = (
-                NotificationKind(row["kind"]),
-                _json(row["payload"]),
-                _moment(row["created_at"]),
-            )
-            said = message(notification_id, kind, payload, created, row["locale"])
+            kind, payload = NotificationKind(row["kind"]), _json(row["payload"])
+            said = message(notification_id, kind, payload, _moment(row["created_at"]), row["locale"])
             pipe.publish(channel(UUID(str(row["customer_id"]))), json.dumps(said))
         if jobs:
             add_enqueue(pipe, arq, jobs)
         await pipe.execute()
     return planned
+
+
+def _decide(rows: list[dict[str, Any]], now: datetime) -> tuple[dict[str, Any], Planned, list[int]]:
+    """From a notification's rows (one per device): its row, what to do, and the devices to push to."""
+    row = rows[0]
+    prefs = _row_preferences(row)
+    devices = [int(r["subscription_id"]) for r in rows if r["subscription_id"] is not None]
+    if not prefs.allows(KINDS[NotificationKind(row["kind"])].category):
+        return row, Planned(PushStatus.SKIPPED, 0, None), []
+    if not devices:
+        return row, Planned(PushStatus.INBOX_ONLY, 0, None), []
+    until = prefs.quiet_until(now, ZoneInfo(row["timezone"]))
+    return row, Planned(PushStatus.QUEUED, len(devices), until), devices
 
 
 async def _mark_planned(conn: BaseDBAsyncClient, now: datetime, decided: dict[int, Planned]) -> list[int]:
