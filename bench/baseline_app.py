@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from game.ledger.service import POST_SQL
+
 POOL_SIZE = 5  # tortoise's default asyncpg pool (minsize 1, maxsize 5)
 JOB_EXPIRES_MS = 86_400_000  # arq's default expiry
 
@@ -38,10 +40,8 @@ INSERT_PURCHASE = """
 INSERT INTO purchase (event_id, customer_id, source, order_id, amount_cents, currency, points_awarded,
                       refunded_cents, points_reversed, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8) RETURNING id"""
-ADD_TO_BALANCE = "UPDATE balance SET points = points + $1 WHERE customer_id = $2 RETURNING points"
-INSERT_ENTRY = """
-INSERT INTO ledger_entry (customer_id, delta, balance_after, kind, reason, event_id, award_key, created_at)
-VALUES ($1, $2, $3, 'earn', $4, $5, $6, $7) RETURNING id"""
+# game/ledger/service.py's one statement: the balance moved and the entry appended.
+POST_ENTRY = POST_SQL
 
 
 @asynccontextmanager
@@ -89,11 +89,11 @@ async def earn(request: Request) -> JSONResponse:
         await conn.fetchval(
             INSERT_PURCHASE, event_id, customer["id"], source, order_id, amount, body["currency"], points, now
         )
-        balance = await conn.fetchval(ADD_TO_BALANCE, points, customer["id"])
         award_key = f"purchase:{source}:{order_id}"
-        await conn.fetchval(
-            INSERT_ENTRY, customer["id"], points, balance, f"Purchase {order_id}", event_id, award_key, now
+        posted = await conn.fetchrow(
+            POST_ENTRY, customer["id"], points, "earn", f"Purchase {order_id}", award_key, event_id, now
         )
+        balance = posted["balance_after"]
     await _enqueue(redis, event_id)
     change = json.dumps({"balance": balance, "delta": points, "reason": "earn"})
     await redis.publish(f"tessera:points:{customer['id']}", change)
@@ -110,7 +110,7 @@ async def _enqueue(redis: Redis, event_id: int) -> None:
             return
         now_ms = int(time.time() * 1000)
         job = pickle.dumps({"t": 1, "f": "process_event", "a": (event_id,), "k": {}, "et": now_ms})
-        pipe.multi()
+        pipe.multi()  # type: ignore[no-untyped-call]
         pipe.psetex(job_key, JOB_EXPIRES_MS, job)
         pipe.zadd("bench:queue", {job_id: now_ms})
         await pipe.execute()

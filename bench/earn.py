@@ -56,7 +56,7 @@ TARGETS = ("baseline", "tessera")
 BASELINE_DOES = (
     "baseline: Starlette + asyncpg (pool of 5, as tortoise) + redis-py, no validation/ORM/GraphQL:\n"
     "  SELECT api_key by sha256, SELECT customer, SELECT earn_rule; one transaction: INSERT event,\n"
-    "  INSERT purchase, UPDATE balance ... RETURNING, INSERT ledger_entry; after commit the commands of\n"
+    "  INSERT purchase, UPDATE balance + INSERT ledger_entry (one statement); after commit the commands of\n"
     "  arq's enqueue_job (WATCH, EXISTS, MULTI/PSETEX/ZADD/EXEC) and a PUBLISH, as Tessera does."
 )
 RECORD_PURCHASE = """

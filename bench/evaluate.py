@@ -43,7 +43,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import uvloop
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.asyncio import Redis
@@ -56,7 +56,7 @@ from game.badges.levels import Level
 from game.badges.models import Badge, BadgeStatus
 from game.badges.service import BadgeInput, create_badge
 from game.badges.service import change_status as change_badge_status
-from game.challenges.models import Challenge, Recurrence
+from game.challenges.models import Challenge, ChallengeStatus, Recurrence
 from game.challenges.periods import period_at
 from game.challenges.service import Action, ChallengeInput, change_status, create_challenge
 from game.customers.service import register
@@ -67,7 +67,7 @@ from game.events.processing import Outcome, Processed
 from game.events.queue import PROCESS_EVENT, enqueue_processing
 from game.ledger.service import find_drift
 from game.rules.facts import facts_of
-from game.rules.generation import current_generation
+from game.rules.generation import bump, current_generation
 from game.rules.progress import matches
 from workers.settings import build_worker
 
@@ -678,6 +678,145 @@ async def drain(pg: asyncpg.Connection, settings: Settings, target: str, ids: li
     return run
 
 
+# ----------------------------------------------------------------------------------------------- scale
+
+SCALE_MATCHED = 10  # live challenges every scale event matches
+SCALE_LIVE = 1_000  # live challenges in the large configuration, the matched ones among them
+SCALE_ROUNDS = 3
+SCALE_EVENTS = 400  # per run
+SCALE_OTHER_TYPES = ("review", "share", "app_open", "check_in")
+
+
+def scale_inputs(now: datetime) -> tuple[list[ChallengeInput], list[ChallengeInput]]:
+    """The matched challenges (the scale events all buy coffee, so each moves all of them, never to the end)
+    and the others: half over purchases of other categories or SKUs, half over other event types. Each has
+    an eq or in filter, which the index keys (game/rules/index.py)."""
+
+    def made(i: int, kind: str, step: dict[str, Any], recurrence: Recurrence) -> ChallengeInput:
+        return ChallengeInput(
+            title={"en": f"Scale {i}: {kind}"},
+            rule={"steps": [step]},
+            starts_at=now - timedelta(days=30),
+            ends_at=None,
+            recurrence=recurrence,
+            reward_points=10,
+        )
+
+    coffee, tea = _where("category", "eq", "coffee"), _where("category", "in", ["coffee", "tea"])
+    matched = [
+        made(i, "coffee", _step("purchase", "count", 1_000_000, coffee), CYCLE[i % 4])
+        if i % 2
+        else made(
+            i, "coffee amount", _step("purchase", "sum", 10**9, tea, field="amount_cents"), CYCLE[i % 4]
+        )
+        for i in range(SCALE_MATCHED)
+    ]
+    others = []
+    for i in range(SCALE_LIVE - SCALE_MATCHED):
+        if i % 2:
+            kind = SCALE_OTHER_TYPES[i % len(SCALE_OTHER_TYPES)]
+            step = _step(kind, "count", 5, _where("store", "eq", f"store-{i}"))
+        elif i % 4:
+            step = _step("purchase", "count", 5, _where("sku", "in", [f"never-{i}", f"never-{i + 1}"]))
+        else:
+            step = _step("purchase", "count", 5, _where("category", "eq", f"aisle-{i}"))
+        others.append(made(SCALE_MATCHED + i, "not matched", step, CYCLE[i % 4]))
+    return matched, others
+
+
+def scale_plan(total: int, now: datetime) -> list[Planned]:
+    """Purchases of 1-3 items, each with a coffee among them, over the last hours."""
+    rng = random.Random(7)
+    planned = []
+    for k in range(total):
+        items: list[dict[str, Any]] = [
+            {"sku": "sku-coffee", "category": "coffee", "quantity": 1, "unit_price_cents": 350, "eco": False}
+        ]
+        items += [
+            {
+                "sku": f"sku-{rng.randrange(200)}",
+                "category": rng.choice(CATEGORIES),
+                "quantity": 1,
+                "unit_price_cents": rng.randrange(150, 2500),
+                "eco": False,
+            }
+            for _ in range(rng.randint(0, 2))
+        ]
+        moment = now - timedelta(hours=6) + k * timedelta(seconds=10)
+        payload = {
+            "order_id": f"scale-{k}",
+            "amount_cents": sum(i["quantity"] * i["unit_price_cents"] for i in items),
+            "currency": "EUR",
+            "occurred_at": moment.isoformat(),
+            "channel": "store",
+            "items": items,
+        }
+        planned.append(Planned(k % CUSTOMERS, "purchase", payload, moment))
+    return planned
+
+
+async def set_live(challenge_ids: list[int], active: bool) -> None:
+    """Pauses or resumes many challenges in one transaction that bumps the rules generation, as the
+    marketer's `changeChallengeStatus` does one at a time (the bench switches 990 of them at once)."""
+    async with in_transaction() as conn:
+        await bump(conn)
+        status = ChallengeStatus.ACTIVE if active else ChallengeStatus.PAUSED
+        await Challenge.filter(id__in=challenge_ids).using_db(conn).update(status=status)
+
+
+async def scale(setup: Setup) -> dict[int, Run]:
+    """The cost per event at 10 live challenges and at 1,000 of which the event matches the same 10."""
+    print(
+        f"\nscale: {SCALE_MATCHED} live challenges the events match, then {SCALE_LIVE} of which the same "
+        f"{SCALE_MATCHED}\n  (the others: {(SCALE_LIVE - SCALE_MATCHED) // 2} over other event types, "
+        "the rest "
+        "over purchases of categories or SKUs never bought); the 100 challenges and 20 badges above are "
+        "archived; runs alternate between the two, each after a warm-up that loads the snapshot",
+        flush=True,
+    )
+    now = datetime.now(UTC)
+    for challenge in setup.challenges:
+        await change_status(challenge.id, Action.ARCHIVE, setup.arq)
+    for badge in await Badge.filter(status=BadgeStatus.ACTIVE):
+        await change_badge_status(badge.id, BadgeStatus.ARCHIVED)
+    matched, others = scale_inputs(now)
+    for data in matched:
+        await change_status((await create_challenge(data)).id, Action.PUBLISH, setup.arq)
+    other_ids = []
+    for data in others:
+        challenge = await create_challenge(data)
+        await change_status(challenge.id, Action.PUBLISH, setup.arq)
+        other_ids.append(challenge.id)
+    planned = scale_plan(2 * SCALE_ROUNDS * (SCALE_EVENTS + WARMUP_EVENTS), now)
+    ids = await insert_events(setup.pg, setup.groups[MAIN], planned, "scale")
+    size = SCALE_EVENTS + WARMUP_EVENTS
+    batches = iter(ids[k : k + size] for k in range(0, len(ids), size))
+    runs: dict[int, list[Run]] = {SCALE_MATCHED: [], SCALE_LIVE: []}
+    print(COLUMNS.replace("target        ", "live          "), flush=True)
+    for r in range(SCALE_ROUNDS):
+        for live in (SCALE_LIVE, SCALE_MATCHED) if r % 2 else (SCALE_MATCHED, SCALE_LIVE):
+            await set_live(other_ids, active=live == SCALE_LIVE)
+            batch = next(batches)
+            process = lambda event_id: processing.process_event(event_id, setup.tz)  # noqa: E731
+            await drive(f"{live}", batch[:WARMUP_EVENTS], process, setup.arq)
+            runs[live].append(await drive(f"{live} live", batch[WARMUP_EVENTS:], process, setup.arq))
+            print(row(runs[live][-1]), flush=True)
+            if runs[live][-1].moved != SCALE_EVENTS * SCALE_MATCHED:
+                print(f"    CHECK: {runs[live][-1].moved} progress moves, not {SCALE_EVENTS * SCALE_MATCHED}")
+    return {live: median_of(rs) for live, rs in runs.items()}
+
+
+def report_scale(med: dict[int, Run]) -> None:
+    small, large = med[SCALE_MATCHED], med[SCALE_LIVE]
+    cpu = large.per_event(large.cpu_s) / small.per_event(small.cpu_s)
+    time_ratio = large.per_event(large.seconds) / small.per_event(small.seconds)
+    print(
+        f"\n{SCALE_LIVE} live / {SCALE_MATCHED} live, the events matching the same {SCALE_MATCHED}: CPU per "
+        f"event {cpu:.2f}x, time per event {time_ratio:.2f}x (medians of {SCALE_ROUNDS} runs each)\n"
+        f"  goal <= 1.5x: {'met' if max(cpu, time_ratio) <= 1.5 else 'NOT met'}"
+    )
+
+
 # ----------------------------------------------------------------------------------------------- bench
 
 
@@ -719,13 +858,13 @@ async def prepare(setup: Setup) -> None:
     print("  3 times per period; recurrence none/daily/weekly/monthly in turn)")
     live = await current_rules()
     for event_type in ("purchase", "check_in"):
-        print(f"a {event_type} event concerns {len(live.challenges[event_type])} of them")
+        print(f"a {event_type} event concerns {len(live.challenges.of_type(event_type))} of them")
     print(f"{len(badges)} active badges:")
     for kind, n in Counter(kind for kind, _ in badge_specs()).items():
         print(f"  {n:>3}  {kind}")
     print(f"  (the first {len(granted)} challenges grant the last {len(granted)})")
     for event_type in ("purchase", "check_in"):
-        print(f"a {event_type} event concerns {len(live.badges[event_type])} of them")
+        print(f"a {event_type} event concerns {len(live.badges.of_type(event_type))} of them")
     print()
     for group, events in HISTORIES.items():
         setup.groups[group] = await customers(group)
@@ -805,7 +944,7 @@ async def candidates(ids: list[int]) -> tuple[float, float]:
     admitted = passing = 0
     for event in await Event.filter(id__in=ids):
         facts = facts_of(event.type, event.payload)
-        for live in (await current_rules()).challenges.get(event.type, []):
+        for live in (await current_rules()).challenges.of_type(event.type):
             challenge, at = live.challenge, event.occurred_at
             ended = challenge.ends_at is not None and challenge.ends_at <= at
             if challenge.audience_tags or at < challenge.starts_at or ended:
@@ -936,8 +1075,10 @@ async def bench(var_dir: Path) -> int:
             )
             runs = await rounds(setup)
             drained = await workers(setup)
-            ratios = report(runs, drained)
             problems = await checks(runs, drained, setup.sizes)
+            scaled = await scale(setup)
+            ratios = report(runs, drained)
+            report_scale(scaled)
     finally:
         await arq.aclose()
         await pg.close()

@@ -34,7 +34,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
 import uvicorn
 import uvloop
@@ -206,8 +206,11 @@ async def reads(
         headers = {"Authorization": f"Bearer {tokens[i]}"}
         await client.post("/graphql", json={"query": "query { me { id } }"}, headers=headers)
 
-    await timed([lambda i=i: floor(i) for i in sample])
-    me_latency, _ = await timed([lambda i=i: floor(i) for i in sample])
+    def floor_of(i: int) -> Callable[[], Awaitable[None]]:
+        return lambda: floor(i)
+
+    await timed([floor_of(i) for i in sample])
+    me_latency, _ = await timed([floor_of(i) for i in sample])
     print(f"me {{ id }} through GraphQL (the floor): median {statistics.median(me_latency) * 1000:.2f} ms")
     for name, query, bare in (
         ("myReferrals", MY_REFERRALS, BARE_SUMMARY),
@@ -233,7 +236,9 @@ async def reads(
 
         await timed([graphql(i) for i in sample])  # warm-up: codes created lazily, caches filled
         await timed([sql(i) for i in sample])
-        ratios_latency, ratios_cpu, medians = [], [], {"graphql": [], "bare": []}
+        ratios_latency: list[float] = []
+        ratios_cpu: list[float] = []
+        medians: dict[str, list[float]] = {"graphql": [], "bare": []}
         for _ in range(ROUNDS):
             g_lat, g_cpu = await timed([graphql(i) for i in sample])
             b_lat, b_cpu = await timed([sql(i) for i in sample])

@@ -32,6 +32,7 @@ from schema.earn.queries import EarnQueries
 from schema.eco.resolvers import EcoMutations, EcoQueries
 from schema.errors import ErrorCodes, HideSuggestions, TesseraSchema
 from schema.events.mutations import EventMutations
+from schema.execution import LeanExecutionContext
 from schema.input_guard import BOUNDED_DATETIME, InputGuard
 from schema.leaderboards.mutations import LeaderboardMutations
 from schema.leaderboards.queries import LeaderboardQueries
@@ -134,4 +135,5 @@ def build_schema(settings: SchemaSettings) -> TesseraSchema:
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides={datetime: BOUNDED_DATETIME},
+        execution_context_class=LeanExecutionContext,
     )

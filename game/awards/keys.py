@@ -86,6 +86,12 @@ def again(key: str, times: int) -> str:
     return key if times == 1 else f"{key}#{times}"
 
 
+def again_sql(key: str, earlier: str) -> str:
+    """`again` as an SQL expression, for numbering a grant in the statement that records it: `key` and
+    `earlier` (how many grants of the key there were) are SQL."""
+    return f"{key} || CASE WHEN {earlier} = 0 THEN '' ELSE '#' || CAST({earlier} + 1 AS TEXT) END"
+
+
 def redemption(customer_id: UUID, idempotency_key: str) -> str:
     return f"redemption:{customer_id}:{idempotency_key}"
 

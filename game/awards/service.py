@@ -25,7 +25,7 @@ from game.ledger.models import EntryKind
 from game.ledger.service import post_entry
 from game.notifications.models import NotificationKind
 from game.notifications.service import queue_notification
-from game.sql import fetch_all, fetch_one, insert
+from game.sql import fetch_all, fetch_one
 
 CLAWBACK_SETTING_ID = 1
 
@@ -87,21 +87,23 @@ async def grant(conn: BaseDBAsyncClient, award: Award) -> Granted:
 
 async def _fresh_key(conn: BaseDBAsyncClient, award: Award) -> str:
     """Records the grant; the n-th grant of one achievement (after n-1 withdrawals) gets the n-th key."""
-    row = await fetch_one("SELECT COUNT(*) AS n FROM award_grant WHERE base_key = $1", award.key, conn=conn)
-    key = keys.again(award.key, int(row["n"] if row else 0) + 1)
-    await insert(
-        conn,
-        "award_grant",
-        {
-            "key": key,
-            "base_key": award.key,
-            "customer_id": award.customer_id,
-            "reason": award.reason.value,
-            "points": award.points,
-            "granted_at": datetime.now(UTC),
-        },
+    # Counted and recorded in one statement. The caller holds the customer's lock (process_event does), so
+    # no other grant of this key can be counted meanwhile.
+    numbered = keys.again_sql("$1", "COUNT(*)")
+    row = await fetch_one(
+        "INSERT INTO award_grant (key, base_key, customer_id, reason, points, granted_at) VALUES "
+        f"((SELECT {numbered} FROM award_grant WHERE base_key = $2), $3, $4, $5, $6, $7) RETURNING key",
+        award.key,
+        award.key,
+        award.key,
+        award.customer_id,
+        award.reason.value,
+        award.points,
+        datetime.now(UTC),
+        conn=conn,
     )
-    return key
+    assert row is not None
+    return str(row["key"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from game.ledger.live import granted_updates
 from game.ledger.models import EntryKind
 from game.notifications.models import NotificationKind
 from game.progress_store import BADGE_PROGRESS, Row, locked_rows, save_rows
-from game.rules.progress import advance, empty_progress, matches
+from game.rules.progress import advance, empty_progress
 from game.sql import execute
 from game.validation import in_text
 
@@ -57,18 +57,21 @@ async def react(s: Situation) -> Reacted:
     """The badges reaction: rule badges move with the event, and withdraw what a refund undid."""
     reacted = Reacted()
     if s.facts is not None:
-        live_badges = s.rules.badges.get(s.event.type, [])
         earned = await evaluate_badges(
-            s.conn, live_badges, s.event, s.facts, s.day, lambda audience: in_audience(audience, s.tags)
+            s.conn,
+            s.rules.badges.matching(s.event.type, s.facts),
+            s.event,
+            s.facts,
+            s.day,
+            lambda audience: in_audience(audience, s.tags),
         )
         reacted.add(earned.reacted(s.event.customer_id))
     if s.refunded is not None:
         purchase, facts = s.refunded.purchase, s.refunded.facts
         affected = [
             live
-            for live in s.rules.badges.get(purchase.type, [])
-            if any(matches(step, purchase.type, facts) for step in live.rule.steps)
-            and in_audience(live.badge.audience_tags, s.tags)
+            for live in s.rules.badges.matching(purchase.type, facts)
+            if in_audience(live.badge.audience_tags, s.tags)
         ]
         reacted.add((await _recount(s, affected)).reacted(s.event.customer_id))
     return reacted
@@ -76,19 +79,14 @@ async def react(s: Situation) -> Reacted:
 
 async def evaluate_badges(
     conn: BaseDBAsyncClient,
-    live_badges: list[LiveBadge],
+    matching: list[LiveBadge],
     event: Event,
     facts: dict[str, Any],
     day: date,
     admits: Callable[[list[str]], bool],
 ) -> Leveled:
-    candidates = [
-        live
-        for live in live_badges
-        # Decided without touching the database.
-        if any(matches(step, event.type, facts) for step in live.rule.steps)
-        and admits(live.badge.audience_tags)
-    ]
+    # Given the live badges with a step the event passes; decided without touching the database.
+    candidates = [live for live in matching if admits(live.badge.audience_tags)]
     wanted = {(live.badge.id,): empty_progress(live.rule) for live in candidates}
     rows = await locked_rows(conn, BADGE_PROGRESS, event.customer_id, wanted)
     done = Leveled([], [])

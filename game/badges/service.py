@@ -18,7 +18,7 @@ from game.badges.models import Badge, BadgeAward, BadgeProgress, BadgeStatus
 from game.customers.tags import in_audience, validate_tags
 from game.drafts import replace_draft
 from game.errors import DomainError, ErrorCode, bad_input, not_found
-from game.rules.generation import bump
+from game.rules.generation import PerGeneration, bump
 from game.rules.language import Rule, parse_rule
 from game.rules.progress import empty_progress
 from game.validation import icon, localized
@@ -122,7 +122,14 @@ async def change_status(badge_id: int, target: BadgeStatus) -> Badge:
 
 
 async def badges_by_id(badge_ids: list[int]) -> dict[int, Badge]:
-    return {b.id: b for b in await Badge.filter(id__in=badge_ids)}
+    """Published badges from the snapshot (a challenge's reward badge, on every home screen); drafts, which
+    only marketers see, from the database."""
+    published = {badge.id: badge for badge, _, _ in await _published.get()}
+    found = {bid: published[bid] for bid in badge_ids if bid in published}
+    missing = [bid for bid in badge_ids if bid not in found]
+    if missing:
+        found |= {b.id: b for b in await Badge.filter(id__in=missing)}
+    return found
 
 
 async def holders(badge_ids: list[int]) -> dict[int, dict[int, int]]:
@@ -162,6 +169,21 @@ class CustomerBadge:
         return self.levels[len(self.earned)] if len(self.earned) < len(self.levels) else None
 
 
+Published = tuple[Badge, Rule | None, list[Level]]
+
+
+async def _load_published() -> list[Published]:
+    badges = await Badge.filter(status__in=[BadgeStatus.ACTIVE, BadgeStatus.ARCHIVED]).order_by("id")
+    return [
+        (b, parse_rule(b.rule) if b.rule else None, [Level.from_json(x) for x in b.levels]) for b in badges
+    ]
+
+
+# The badges customers may see, their rules and levels parsed: only drafts can be edited, and publishing or
+# archiving one moves the rules generation (game/rules/generation.py).
+_published = PerGeneration(_load_published)
+
+
 async def customer_badges(customer_id: UUID, tags: list[str], today: date) -> list[CustomerBadge]:
     """Every badge the customer holds a level of, and every live one they could earn, with their progress;
     both queries are scoped to the customer in the query itself."""
@@ -169,17 +191,14 @@ async def customer_badges(customer_id: UUID, tags: list[str], today: date) -> li
     for award in await BadgeAward.filter(customer_id=customer_id).order_by("level"):
         awards.setdefault(award.badge_id, []).append(EarnedLevel(award.level, award.earned_at))
     progress = {p.badge_id: p for p in await BadgeProgress.filter(customer_id=customer_id)}
-    badges = await Badge.filter(status__in=[BadgeStatus.ACTIVE, BadgeStatus.ARCHIVED]).order_by("id")
     shown = []
-    for badge in badges:
+    for badge, rule, levels in await _published.get():
         held = awards.get(badge.id, [])
         live = badge.status is BadgeStatus.ACTIVE and in_audience(badge.audience_tags, tags)
         if not held and not live:
             continue
-        rule: Rule | None = parse_rule(badge.rule) if badge.rule else None
         row = progress.get(badge.id)
         steps = row.steps if row else (empty_progress(rule) if rule else [])
-        levels = [Level.from_json(x) for x in badge.levels]
         # A rolling window can fall back below a level already earned: the value is today's, levels stay.
         value = measure(rule, steps, row.grants if row else 0, today)
         shown.append(CustomerBadge(badge, levels, held, min(value, levels[-1].target)))

@@ -38,7 +38,7 @@ from game.ledger.models import EntryKind
 from game.notifications.models import NotificationKind
 from game.progress_store import CHALLENGE_PROGRESS, Row, locked_rows, save_rows
 from game.rules.language import Rule
-from game.rules.progress import advance, empty_progress, is_complete, matches
+from game.rules.progress import advance, empty_progress, is_complete
 from game.sql import execute, fetch_one
 from game.validation import in_text
 
@@ -71,7 +71,7 @@ async def react(s: Situation) -> Reacted:
     customer_id = s.event.customer_id
     if s.facts is not None:
         moved, completions = await evaluate(
-            s.conn, s.rules.challenges.get(s.event.type, []), s.event, s.facts, s.tags, s.tz
+            s.conn, s.rules.challenges.matching(s.event.type, s.facts), s.event, s.facts, s.tags, s.tz
         )
         for c in completions:
             reacted.add(Reacted([c.award], granted_updates(customer_id, [c.award])))
@@ -84,20 +84,16 @@ async def react(s: Situation) -> Reacted:
 
 async def evaluate(
     conn: BaseDBAsyncClient,
-    live_challenges: list[Live],
+    matching: list[Live],
     event: Event,
     facts: dict[str, Any],
     tags: list[str],
     tz: ZoneInfo,
 ) -> tuple[list[Moved], list[Completion]]:
-    """Runs inside the worker's transaction for `event`; returns what it moved and what it completed."""
-    candidates = [
-        live
-        for live in live_challenges
-        # Decided without touching the database: the event must pass a step, the window and the audience.
-        if any(matches(step, event.type, facts) for step in live.rule.steps)
-        and takes_part(live.challenge, event.occurred_at, tags)
-    ]
+    """Runs inside the worker's transaction for `event`, given the live challenges with a step the event
+    passes; returns what it moved and what it completed."""
+    # Decided without touching the database: the event must fall in the window and the audience.
+    candidates = [live for live in matching if takes_part(live.challenge, event.occurred_at, tags)]
     pending = await move(conn, candidates, event, facts, tz)
     return await settle(conn, event, pending)
 
@@ -231,9 +227,8 @@ async def _recount(s: Situation) -> Reacted:
     purchase, facts, customer_id = s.refunded.purchase, s.refunded.facts, s.event.customer_id
     affected = [
         live
-        for live in s.rules.challenges.get(purchase.type, [])
-        if any(matches(step, purchase.type, facts) for step in live.rule.steps)
-        and takes_part(live.challenge, purchase.occurred_at, s.tags)
+        for live in s.rules.challenges.matching(purchase.type, facts)
+        if takes_part(live.challenge, purchase.occurred_at, s.tags)
     ]
     periods = _periods(affected, purchase.occurred_at, s.tz)
     wanted = {

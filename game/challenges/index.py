@@ -1,4 +1,4 @@
-"""The live challenges, by the event types their rules mention."""
+"""The live challenges, indexed by the events they can match (game/rules/index.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.challenges.models import Challenge, ChallengeStatus
-from game.rules.index import by_event_type
+from game.rules.index import RuleIndex
 from game.rules.language import Rule, parse_rule
 
 
@@ -17,7 +17,7 @@ class Live:
     rule: Rule
 
 
-async def load_live_challenges(conn: BaseDBAsyncClient) -> dict[str, list[Live]]:
+async def load_live_challenges(conn: BaseDBAsyncClient) -> RuleIndex[Live]:
     rows = await Challenge.filter(status=ChallengeStatus.ACTIVE).using_db(conn)
     live = [Live(c, parse_rule(c.rule)) for c in rows]
-    return by_event_type((item, item.rule) for item in sorted(live, key=lambda item: item.challenge.id))
+    return RuleIndex((item, item.rule) for item in sorted(live, key=lambda item: item.challenge.id))

@@ -20,10 +20,9 @@ from game.challenges.periods import local_day, period_at
 from game.customers.tags import in_audience, validate_tags
 from game.drafts import replace_draft
 from game.errors import DomainError, ErrorCode, bad_input, not_found
-from game.rules.generation import GENERATION_COLUMNS, GENERATION_JOIN, Generation, bump
+from game.rules.generation import PerGeneration, bump
 from game.rules.language import Rule, parse_rule
 from game.rules.progress import empty_progress, value_on
-from game.sql import fetch_one
 from game.validation import bounded, icon, localized, optional
 
 MAX_REWARD_POINTS = 1_000_000
@@ -228,21 +227,19 @@ def _steps(challenge: Challenge, progress: list[dict[str, Any]] | None, today: d
     ]
 
 
-# The active challenges as customers' lists read them, under the rules generation they were loaded at.
-_live: list[tuple[Generation, list[Challenge]]] = []
+async def _load_active() -> list[Challenge]:
+    return await Challenge.filter(status=ChallengeStatus.ACTIVE).order_by("starts_at", "id")
+
+
+# The active challenges as customers' lists read them: the rules generation moves with every publication,
+# pause and archive (game/rules/generation.py).
+_active = PerGeneration(_load_active)
 
 
 async def _live_challenges() -> list[Challenge]:
-    """The active challenges in list order: one small query per request while no marketer changed them (the
-    rules generation, game/rules/generation.py, moves with every publication, pause and archive), the whole
-    list only after a change. Budget counters move with every completion, so those are read fresh."""
-    row = await fetch_one(f"SELECT {GENERATION_COLUMNS} FROM (SELECT 1) AS one {GENERATION_JOIN}")
-    assert row is not None
-    generation = Generation.of_row(row)
-    if not (_live and _live[0][0] == generation and generation.changed_at is not None):
-        active = await Challenge.filter(status=ChallengeStatus.ACTIVE).order_by("starts_at", "id")
-        _live[:] = [(generation, active)]
-    challenges = _live[0][1]
+    """The active challenges in list order. Budget counters move with every completion, so those are read
+    fresh."""
+    challenges = await _active.get()
     budgeted = [c for c in challenges if c.budget_completions is not None or c.budget_points is not None]
     if budgeted:
         counters = {
@@ -295,17 +292,18 @@ async def customer_challenges(
         ]
     current = [c for c in live if c.starts_at <= now and (c.ends_at is None or now < c.ends_at)]
     periods = {c.id: period_at(c.recurrence, now, tz, c.starts_at, c.ends_at) for c in current}
-    stored = {
-        (p.challenge_id, p.period): p
-        for p in await ChallengeProgress.filter(customer_id=customer_id, challenge_id__in=list(periods))
-    }
+    # Plain rows, not model objects: the home screen reads one per live challenge on every request.
+    query = ChallengeProgress.filter(customer_id=customer_id, challenge_id__in=list(periods)).values(
+        "challenge_id", "period", "steps", "completions", "completed_at"
+    )
+    stored = {(p["challenge_id"], p["period"]): p for p in await query}
     result = []
     for c in current:
         period = periods[c.id]
         progress = stored.get((c.id, period.key))
-        if progress is not None and progress.completed_at is not None:
+        if progress is not None and progress["completed_at"] is not None:
             continue
-        done = progress.completions if progress else 0
-        steps = _steps(c, progress.steps if progress else None, today)
+        done = progress["completions"] if progress else 0
+        steps = _steps(c, progress["steps"] if progress else None, today)
         result.append(CustomerChallenge(c, period.key, period.ends_at, steps, None, done))
     return result

@@ -106,9 +106,14 @@ def readable_by(viewer: Viewer) -> QuerySet[Customer]:
     return Customer.filter(id=viewer.customer_id)
 
 
+_SHOWN = ("id", "email", "display_name", "locale", "timezone", "tags", "created_at")
+
+
 async def signed_in_customer(viewer: Viewer) -> Customer:
     """The viewer's own account; a valid token whose account is gone (erased on request, say) is refused."""
-    customer = await readable_by(viewer).first()
+    # Named columns: the password hash (and the token version, which the request's session check already
+    # compared) stay in the database. A partial object: tortoise refuses to save it whole.
+    customer = await readable_by(viewer).only(*_SHOWN).first()
     if customer is None:
         raise DomainError(
             ErrorCode.UNAUTHENTICATED, "this account no longer exists", reason=AccessReason.ACCOUNT_GONE

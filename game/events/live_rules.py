@@ -12,6 +12,7 @@ from game.challenges.index import Live, load_live_challenges
 from game.leaderboards.models import Leaderboard
 from game.referrals.models import ReferralSetting
 from game.rules.generation import Generation
+from game.rules.index import RuleIndex
 from game.streaks.rules import StreakConfig
 from game.streaks.service import streak_config
 
@@ -19,8 +20,8 @@ from game.streaks.service import streak_config
 @dataclass(frozen=True, slots=True)
 class LiveRules:
     generation: Generation
-    challenges: dict[str, list[Live]]
-    badges: dict[str, list[LiveBadge]]
+    challenges: RuleIndex[Live]
+    badges: RuleIndex[LiveBadge]
     streak: StreakConfig | None
     boards: tuple[Leaderboard, ...]  # the live leaderboards, oldest first
     referrals_active: bool  # whether purchases may qualify referrals

@@ -15,13 +15,16 @@ worker on old rules.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.sql import fetch_one
+
+T = TypeVar("T")
 
 # pg_advisory locks are per database; this number names the rules lock among them.
 RULES_LOCK = 7_305_273
@@ -66,7 +69,25 @@ async def bump(conn: BaseDBAsyncClient) -> int:
     return int(row["generation"])
 
 
-async def current_generation(conn: BaseDBAsyncClient) -> Generation:
+async def current_generation(conn: BaseDBAsyncClient | None = None) -> Generation:
     row = await fetch_one(f"SELECT {GENERATION_COLUMNS} FROM (SELECT 1) AS one {GENERATION_JOIN}", conn=conn)
     assert row is not None
     return Generation.of_row(row)
+
+
+@dataclass(slots=True)
+class PerGeneration(Generic[T]):
+    """Something the customers' screens derive from the live definitions (the active challenges, the badges
+    they can see, their rules parsed), loaded again only when the rules generation moved: one small query per
+    request instead of the whole list, parsed once per process and change."""
+
+    load: Callable[[], Awaitable[T]]
+    held: tuple[Generation, T] | None = None
+
+    async def get(self) -> T:
+        generation = await current_generation()
+        if self.held is None or self.held[0] != generation or generation.changed_at is None:
+            # Loaded after the generation was read: at worst newer than it, and the next request, seeing
+            # a generation that differs, loads again.
+            self.held = (generation, await self.load())
+        return self.held[1]

@@ -35,7 +35,10 @@ class ChallengeQueries:
             info.context.settings.programme_timezone,
             datetime.now(UTC),
         )
-        return [CustomerChallengeType.from_view(v, customer.locale) for v in views]
+        wanted = sorted({b for v in views if (b := v.challenge.reward_badge_id) is not None})
+        loaded = await info.context.loaders.badge.load_many(wanted) if wanted else []
+        badges = {badge.id: badge for badge in loaded if badge is not None}
+        return [CustomerChallengeType.from_view(v, customer.locale, badges) for v in views]
 
     @strawberry.field(
         description="Every challenge, optionally of one status, newest first (marketer).",

@@ -14,7 +14,6 @@ from game.challenges.models import ChallengeStatus as Status
 from game.challenges.models import Recurrence as RecurrenceKind
 from game.challenges.service import CustomerChallenge
 from game.validation import in_text
-from schema.context import Info
 from schema.texts import LocalizedText, LocalizedTextInput
 
 
@@ -233,19 +232,18 @@ class CustomerChallengeType:
     steps: list[ChallengeStep] = strawberry.field(description="The rule's steps in order, with the progress.")
     completed_at: datetime | None = strawberry.field(description="Set once no more completions are allowed.")
     completions: int = strawberry.field(description="Times completed in this period.")
-    reward_badge_id: strawberry.Private[int | None]
-    locale: strawberry.Private[str]
-
-    @strawberry.field(description="The badge each completion counts towards, if any.")
-    async def reward_badge(self, info: Info) -> BadgeRef | None:
-        if self.reward_badge_id is None:
-            return None
-        badge = await info.context.loaders.badge.load(self.reward_badge_id)
-        return BadgeRef.of(badge, self.locale) if badge else None
+    # Filled in by the list's resolver, all badges in one load: a resolver per challenge would make each of
+    # the list's items a coroutine to await, which costs more than the badge.
+    reward_badge: BadgeRef | None = strawberry.field(
+        description="The badge each completion counts towards, if any."
+    )
 
     @classmethod
-    def from_view(cls, view: CustomerChallenge, locale: str) -> CustomerChallengeType:
+    def from_view(
+        cls, view: CustomerChallenge, locale: str, badges: dict[int, Badge]
+    ) -> CustomerChallengeType:
         c = view.challenge
+        badge = badges.get(c.reward_badge_id) if c.reward_badge_id is not None else None
         return cls(
             id=strawberry.ID(str(c.id)),
             title=in_text(c.title, locale),
@@ -262,8 +260,7 @@ class CustomerChallengeType:
             ],
             completed_at=view.completed_at,
             completions=view.completions,
-            reward_badge_id=c.reward_badge_id,
-            locale=locale,
+            reward_badge=BadgeRef.of(badge, locale) if badge else None,
         )
 
 
