@@ -9,9 +9,11 @@ sender's work only; it answers 201 and counts what it received. Customers each h
 notifications are inserted as the engine queues them (one inbox row per customer).
 
 Timed, in turn, ROUNDS times (median reported):
-- worker: a real arq worker (build_worker, as `tessera worker` runs it, in this process, burst mode) drains
-  one `deliver_notification` job per notification, which plans and enqueues one `push_notification` job
-  per device, which renders, encrypts, signs and sends it and records the attempt and the delivered marker;
+- worker: each notification's pushes are planned as the job that queued it plans them after its commit
+  (`enqueue_delivery` with that one key, up to max_jobs at a time: preferences, devices, the mark, one
+  `push_notification` job per device and the live message), then a real arq worker (build_worker, as
+  `tessera worker` runs it, in this process, burst mode) drains the push jobs, each of which renders,
+  encrypts, signs and sends its push and records the attempt with the delivered marker;
 - bare: the same number of `webpush_async` calls with the same payload size, one shared aiohttp session and
   the worker's concurrency (max_jobs), nothing else: the least any sender must do.
 """
@@ -169,12 +171,18 @@ async def queue_round(pg: asyncpg.Connection, r: int) -> list[str]:
 
 async def worker_run(settings: Settings, keys: list[str]) -> Run:
     pool = ArqPool.from_url(settings.redis_url)
-    await enqueue_delivery(pool, keys)
     worker = build_worker(settings, pool, handle_signals=False)
     worker.burst = True
+    gate = asyncio.Semaphore(settings.worker_max_jobs)
+
+    async def plan(key: str) -> None:
+        async with gate:
+            await enqueue_delivery(pool, [key])
+
     busy, total = machine_busy()
     cpu, started = time.process_time(), perf_counter()
     try:
+        await asyncio.gather(*(plan(key) for key in keys))
         await asyncio.wait_for(worker.async_run(), RUN_LIMIT_S)
     finally:
         seconds, cpu_s = perf_counter() - started, time.process_time() - cpu

@@ -15,6 +15,7 @@ from game.events.queue import BACKFILL_CHALLENGE, PROCESS_EVENT
 from game.notifications.campaigns import SEND_CAMPAIGN
 from game.notifications.push import Sender
 from game.notifications.service import DELIVER_NOTIFICATION, PUSH_NOTIFICATION
+from workers.claim import BatchClaimWorker
 from workers.tasks import (
     backfill_challenge,
     close_leaderboard_seasons,
@@ -77,17 +78,20 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
             await session.close()
 
     timeout_s = settings.worker_job_timeout_s
-    return Worker(
+    return BatchClaimWorker(
         functions=[
             func(process_event, name=PROCESS_EVENT, timeout=timeout_s, max_tries=10),
             func(backfill_challenge, name=BACKFILL_CHALLENGE, timeout=timeout_s, max_tries=5),
             func(deliver_notification, name=DELIVER_NOTIFICATION, timeout=timeout_s, max_tries=5),
             # push() records the failure itself on try push_max_tries; the spare try covers one killed midway.
+            # No result kept: the delivered marker and the attempts are the record, and a push job run again
+            # finds the marker; storing a result would only cost every push a serialization.
             func(
                 push_notification,
                 name=PUSH_NOTIFICATION,
                 timeout=timeout_s,
                 max_tries=settings.push_max_tries + 1,
+                keep_result=0,
             ),
             func(send_campaign, name=SEND_CAMPAIGN, timeout=timeout_s, max_tries=10),
         ],

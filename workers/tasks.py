@@ -13,7 +13,6 @@ from arq import Retry
 from asyncpg.exceptions import TransactionRollbackError
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 
-from game import live
 from game.challenges import backfill
 from game.events import processing
 from game.events.queue import enqueue_processing
@@ -51,8 +50,6 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> str:
 async def deliver_notification(ctx: dict[str, Any], key: str) -> str:
     """The inbox row exists already; this plans its pushes and tells the customer's open apps."""
     planned = await notifications.deliver(ctx["redis"], key)
-    if planned.update is not None:
-        await live.publish_all(ctx["redis"], [planned.update])
     return planned.status.value if planned.status else "already planned"
 
 

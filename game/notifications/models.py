@@ -26,7 +26,7 @@ class NotificationKind(StrEnum):
 
 
 class PushStatus(StrEnum):
-    """What the delivery job decided for the pushes of a notification (the inbox row exists either way)."""
+    """What planning decided for the pushes of a notification (the inbox row exists either way)."""
 
     QUEUED = "queued"  # one push job per device enqueued (possibly deferred past quiet hours)
     INBOX_ONLY = "inbox_only"  # the customer has no device
@@ -37,8 +37,8 @@ class Notification(Model):
     """An inbox row, written in the transaction that earned the reward or by a campaign fan-out: committed
     means the customer sees it and it will be pushed where allowed.
 
-    `key` is the award key (or `campaign:<id>:<customer>`), so one award never notifies twice; the delivery
-    job sets `sent_at` once it has planned the pushes (`push_status`, `push_jobs`).
+    `key` is the award key (or `campaign:<id>:<customer>`), so one award never notifies twice; planning sets
+    `sent_at` with what it decided for the pushes (`push_status`, `push_jobs`).
     """
 
     id = fields.BigIntField(primary_key=True)

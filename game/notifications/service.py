@@ -1,14 +1,17 @@
 """Notifications: an inbox row queued with the reward that caused it, then pushed to the customer's devices.
 
-`deliver` (a job per notification, after commit) plans the pushes: the customer's preferences decide whether
-the category is pushed at all, quiet hours defer the push jobs to their end (arq `_defer_until`), and each
-device gets one job under a deterministic id. `push` (a job per notification and device) sends it once: the
-`push_delivery` row is the delivered marker, so a replayed job finds it and does nothing.
+`plan` (right after the commit that queued them, by whoever committed) plans the pushes: the customer's
+preferences decide whether the category is pushed at all, quiet hours defer the push jobs to their end (arq
+`_defer_until`), and each device gets one job under a deterministic id. `push` (a job per notification and
+device) sends it once: the `push_delivery` row is the delivered marker, so a replayed job finds it and does
+nothing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -19,11 +22,12 @@ from zoneinfo import ZoneInfo
 from arq.connections import ArqRedis
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.connection import get_connection
+from tortoise.exceptions import DBConnectionError, OperationalError
 from tortoise.transactions import in_transaction
 
-from game.after_commit import best_effort
+from game.after_commit import REDIS_DOWN
 from game.errors import bad_input
-from game.live import Update
+from game.jobs import Job, add_enqueue
 from game.notifications import templates
 from game.notifications.errors import NotificationReason
 from game.notifications.models import (
@@ -36,11 +40,17 @@ from game.notifications.models import (
 )
 from game.notifications.push import Answer, Sender, check_endpoint, check_keys
 from game.notifications.templates import KINDS, Category
-from game.sql import execute, fetch_all, fetch_one
+from game.sql import UNAVAILABLE, execute, fetch_all, fetch_one
 
 DELIVER_NOTIFICATION = "deliver_notification"
 PUSH_NOTIFICATION = "push_notification"
 MAX_DEVICES = 20
+# Notifications planned per statement (a campaign batch hands over hundreds).
+PLAN_BATCH = 200
+
+log = logging.getLogger("tessera.notifications")
+# What planning after commit meets when Redis or the database is unavailable.
+_DOWN: tuple[type[Exception], ...] = (*REDIS_DOWN, *UNAVAILABLE, DBConnectionError, OperationalError)
 
 
 def channel(customer_id: UUID) -> str:
@@ -70,9 +80,15 @@ async def queue_notification(
 
 
 async def enqueue_delivery(arq: ArqRedis, keys: list[str]) -> None:
-    for key in keys:
-        job = arq.enqueue_job(DELIVER_NOTIFICATION, key, _job_id=f"notify:{key}")
-        await best_effort(f"enqueueing notification {key}", job)
+    """After the commit that queued these notifications: plans their pushes now (`plan`). What committed must
+    not fail with it: with the database or Redis unavailable, the notifications stay unsent (or planned
+    without their jobs) and the sweeper hands them over later."""
+    for start in range(0, len(keys), PLAN_BATCH):
+        try:
+            await plan(arq, keys[start : start + PLAN_BATCH])
+        except _DOWN as exc:
+            log.warning("planning %d notifications skipped (%s); the sweeper will catch up", len(keys), exc)
+            return
 
 
 async def unsent(older_than: timedelta, limit: int, after: int = 0) -> list[tuple[int, str]]:
@@ -233,15 +249,16 @@ def message(
 
 
 # ----------------------------------------------------------------------------------------------- delivery
-# The delivery jobs run once per notification and per device: hand-written SQL, one statement per read.
+# Planning runs once per notification, the push job once per notification and device: hand-written SQL,
+# one statement per read and one per write.
 
 _TO_PLAN = (
-    "SELECT n.id, n.customer_id, n.kind, n.payload, n.created_at, n.sent_at, c.locale, c.timezone, "
+    "SELECT n.id, n.key, n.customer_id, n.kind, n.payload, n.created_at, n.sent_at, c.locale, c.timezone, "
     "p.opted_out, p.marketing, p.quiet_start_min, p.quiet_end_min, p.daily_cap, s.id AS subscription_id "
     "FROM notification n JOIN customer c ON c.id = n.customer_id "
     "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id "
     "LEFT JOIN push_subscription s ON s.customer_id = n.customer_id "
-    "WHERE n.key = $1 ORDER BY s.id"
+    "WHERE n.key IN ({keys}) ORDER BY n.id, s.id"
 )
 _TO_PUSH = (
     "SELECT s.endpoint, s.p256dh, s.auth, n.customer_id, n.kind, n.payload, n.created_at, c.locale, "
@@ -274,60 +291,104 @@ def _row_preferences(row: dict[str, Any]) -> Preferences:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """What `deliver` decided; `update` is the live inbox message, None when it had been planned before."""
+    """What `plan` decided for a notification; status None when it had been planned before."""
 
     status: PushStatus | None
     jobs: int
     deferred_until: datetime | None
-    update: Update | None
+
+
+ALREADY_PLANNED = Planned(None, 0, None)
+
+
+async def plan(arq: ArqRedis, keys: list[str], now: datetime | None = None) -> dict[str, Planned]:
+    """Plans the pushes of these notifications, by key: the customer's preferences decide whether the
+    category is pushed at all, quiet hours defer the push jobs to their end, and each device gets one job
+    under a deterministic id. One read and one write (which marks them planned) for them all, then one Redis
+    round trip for every push job and live inbox message. Planning again finds them marked and does nothing;
+    a run that dies between the write and the enqueue leaves notifications planned without their jobs, which
+    the sweeper (`requeue_pushes`) enqueues again."""
+    if not keys:
+        return {}
+    conn = get_connection("default")
+    placeholders = ", ".join(f"${n}" for n in range(1, len(keys) + 1))
+    rows = await fetch_all(conn, _TO_PLAN.format(keys=placeholders), *keys)
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["sent_at"] is None:
+            found.setdefault(int(row["id"]), []).append(row)
+    now = now or datetime.now(UTC)
+    decided = {notification_id: _decide(its_rows, now) for notification_id, its_rows in found.items()}
+    planned = {key: ALREADY_PLANNED for key in keys}
+    if not decided:
+        return planned
+    marked = await _mark_planned(conn, now, {i: p for i, (_, p, _) in decided.items()})
+    if not marked:
+        return planned  # a concurrent run planned them
+    async with arq.pipeline(transaction=False) as pipe:
+        jobs = []
+        for notification_id in marked:
+            row, decision, devices = decided[notification_id]
+            planned[row["key"]] = decision
+            jobs += [
+                Job(
+                    PUSH_NOTIFICATION,
+                    (notification_id, d),
+                    push_job_id(row["key"], d),
+                    decision.deferred_until,
+                )
+                for d in devices
+            ]
+            kind, payload = NotificationKind(row["kind"]), _json(row["payload"])
+            said = message(notification_id, kind, payload, _moment(row["created_at"]), row["locale"])
+            pipe.publish(channel(UUID(str(row["customer_id"]))), json.dumps(said))
+        if jobs:
+            add_enqueue(pipe, arq, jobs)
+        await pipe.execute()
+    return planned
+
+
+def _decide(rows: list[dict[str, Any]], now: datetime) -> tuple[dict[str, Any], Planned, list[int]]:
+    """From a notification's rows (one per device): its row, what to do, and the devices to push to."""
+    row = rows[0]
+    prefs = _row_preferences(row)
+    devices = [int(r["subscription_id"]) for r in rows if r["subscription_id"] is not None]
+    if not prefs.allows(KINDS[NotificationKind(row["kind"])].category):
+        return row, Planned(PushStatus.SKIPPED, 0, None), []
+    if not devices:
+        return row, Planned(PushStatus.INBOX_ONLY, 0, None), []
+    until = prefs.quiet_until(now, ZoneInfo(row["timezone"]))
+    return row, Planned(PushStatus.QUEUED, len(devices), until), devices
+
+
+async def _mark_planned(conn: BaseDBAsyncClient, now: datetime, decided: dict[int, Planned]) -> list[int]:
+    """Marks the notifications planned as decided, those no concurrent run marked first; returns their ids."""
+    # Placeholders numbered in the order they appear: SQLite's are positional.
+    params: list[Any] = [now]
+
+    def case(values: list[tuple[int, Any]], then: str) -> str:
+        whens = []
+        for notification_id, value in values:
+            params.extend((notification_id, value))
+            whens.append(f"WHEN ${len(params) - 1} THEN {then.format(f'${len(params)}')}")
+        return f"CASE id {' '.join(whens)} END"
+
+    statuses = case([(i, p.status.value if p.status else None) for i, p in decided.items()], "{}")
+    jobs = case([(i, p.jobs) for i, p in decided.items()], "CAST({} AS INTEGER)")
+    ids = ", ".join(f"${len(params) + n}" for n in range(1, len(decided) + 1))
+    rows = await fetch_all(
+        conn,
+        f"UPDATE notification SET sent_at = $1, push_status = {statuses}, push_jobs = {jobs} "
+        f"WHERE id IN ({ids}) AND sent_at IS NULL RETURNING id",
+        *params,
+        *decided,
+    )
+    return [int(row["id"]) for row in rows]
 
 
 async def deliver(arq: ArqRedis, key: str, now: datetime | None = None) -> Planned:
-    """Plans the pushes of one notification. Jobs are enqueued before the row is marked: a run killed in
-    between enqueues again under the same job ids, which arq refuses to double."""
-    conn = get_connection("default")
-    rows = await fetch_all(conn, _TO_PLAN, key)
-    if not rows or rows[0]["sent_at"] is not None:
-        return Planned(None, 0, None, None)
-    row = rows[0]
-    notification_id, kind = int(row["id"]), NotificationKind(row["kind"])
-    customer_id = UUID(str(row["customer_id"]))
-    prefs = _row_preferences(row)
-    now = now or datetime.now(UTC)
-    devices = [int(r["subscription_id"]) for r in rows if r["subscription_id"] is not None]
-    until = None
-    if not prefs.allows(KINDS[kind].category):
-        status = PushStatus.SKIPPED
-    elif not devices:
-        status = PushStatus.INBOX_ONLY
-    else:
-        status = PushStatus.QUEUED
-        until = prefs.quiet_until(now, ZoneInfo(row["timezone"]))
-        for device in devices:
-            await arq.enqueue_job(
-                PUSH_NOTIFICATION,
-                notification_id,
-                device,
-                _job_id=push_job_id(key, device),
-                _defer_until=until,
-            )
-    jobs = len(devices) if status is PushStatus.QUEUED else 0
-    marked = await fetch_all(
-        conn,
-        "UPDATE notification SET sent_at = $1, push_status = $2, push_jobs = $3 "
-        "WHERE id = $4 AND sent_at IS NULL RETURNING id",
-        now,
-        status.value,
-        jobs,
-        notification_id,
-    )
-    update = None
-    if marked:
-        said = message(
-            notification_id, kind, _json(row["payload"]), _moment(row["created_at"]), row["locale"]
-        )
-        update = Update(channel(customer_id), said)
-    return Planned(status, jobs, until, update)
+    """`plan` for one notification."""
+    return (await plan(arq, [key], now))[key]
 
 
 _UNFINISHED = (
@@ -418,24 +479,18 @@ async def _record(
 ) -> PushResult:
     status = answer.status
     if status is not None and 200 <= status < 300:
-        async with in_transaction() as conn:
-            await execute(
-                conn,
-                "INSERT INTO push_delivery (notification_id, subscription_id, customer_id, delivered_at) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT (notification_id, subscription_id) DO NOTHING",
-                notification_id,
-                subscription_id,
-                customer_id,
-                datetime.now(UTC),
-            )
-            await _attempt(
-                notification_id, subscription_id, status, PushOutcome.DELIVERED, answer.reason, conn
-            )
+        await _attempt(
+            notification_id,
+            subscription_id,
+            status,
+            PushOutcome.DELIVERED,
+            answer.reason,
+            _DELIVERED,
+            customer_id,
+        )
         return PushResult(Pushed.DELIVERED)
     if status in (404, 410):
-        async with in_transaction() as conn:
-            await execute(conn, "DELETE FROM push_subscription WHERE id = $1", subscription_id)
-            await _attempt(notification_id, subscription_id, status, PushOutcome.GONE, answer.reason, conn)
+        await _attempt(notification_id, subscription_id, status, PushOutcome.GONE, answer.reason, _GONE)
         return PushResult(Pushed.GONE)
     transient = status is None or status == 429 or status >= 500
     if transient and job_try < max_tries:
@@ -447,25 +502,42 @@ async def _record(
     return PushResult(Pushed.FAILED)
 
 
+# The statements recorded with an attempt: $1-$6 are the attempt's own parameters, $7 on the extra ones.
+_DELIVERED = (
+    "INSERT INTO push_delivery (notification_id, subscription_id, customer_id, delivered_at) "
+    "VALUES ($1, $2, $7, $6) ON CONFLICT (notification_id, subscription_id) DO NOTHING"
+)
+_GONE = "DELETE FROM push_subscription WHERE id = $2"
+_ATTEMPT = (
+    "INSERT INTO push_attempt (notification_id, subscription_id, status, outcome, reason, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
 async def _attempt(
     notification_id: int,
     subscription_id: int,
     status: int | None,
     outcome: PushOutcome,
     reason: str,
-    conn: BaseDBAsyncClient | None = None,
+    with_it: str | None = None,
+    *more: Any,
 ) -> None:
-    await execute(
-        conn or get_connection("default"),
-        "INSERT INTO push_attempt (notification_id, subscription_id, status, outcome, reason, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        notification_id,
-        subscription_id,
-        status,
-        outcome.value,
-        reason[:300],
-        datetime.now(UTC),
-    )
+    """Records the attempt and, atomically with it, `with_it` (the delivered marker, the deletion of a gone
+    subscription), which takes the attempt's parameters and `more` after them. On PostgreSQL that is one
+    statement (a data-modifying CTE), so one round trip; SQLite has no such CTE: a transaction of two."""
+    params = (notification_id, subscription_id, status, outcome.value, reason[:300], datetime.now(UTC), *more)
+    conn = get_connection("default")
+    if with_it is None:
+        await execute(conn, _ATTEMPT, *params[:6])
+    elif conn.capabilities.dialect == "postgres":
+        # Every parameter must appear in the one statement: PostgreSQL infers each one's type from its use.
+        await execute(conn, f"WITH done AS ({with_it}) {_ATTEMPT}", *params)
+    else:
+        async with in_transaction() as tx:
+            await execute(tx, _ATTEMPT, *params[:6])
+            # SQLite's placeholders are positional: the parameters in the order the statement uses them.
+            await execute(tx, with_it, *(params[int(n) - 1] for n in re.findall(r"\$(\d+)", with_it)))
 
 
 async def _pushed_today(customer_id: UUID, tz: ZoneInfo, now: datetime) -> int:

@@ -279,16 +279,15 @@ async def test_rewards_queue_one_notification_each_and_delivery_runs_once(
     await process_event(ctx, event_id)
 
     rows = await Notification.filter(customer_id=alice.id).order_by("key")
-    assert [(n.key, n.kind.value, n.sent_at) for n in rows] == [
-        (f"badge:{regular}:{alice.id}:1", "badge_earned", None),
-        (f"challenge:{challenge_id}:{alice.id}:once", "challenge_completed", None),
+    # process_event planned their delivery after its commit: no device, the inbox only.
+    assert [(n.key, n.kind.value, n.push_status) for n in rows] == [
+        (f"badge:{regular}:{alice.id}:1", "badge_earned", "inbox_only"),
+        (f"challenge:{challenge_id}:{alice.id}:once", "challenge_completed", "inbox_only"),
     ]
     # One shape: what was earned, and its points.
     assert (rows[0].payload["badge_id"], rows[0].payload["level"]) == (int(regular), 1)
     assert (rows[1].payload["challenge_id"], rows[1].payload["points"]) == (int(challenge_id), 50)
-    # process_event enqueued their delivery; the job plans each once (no device: the inbox only).
-    assert await redis.exists(*(f"arq:job:notify:{n.key}" for n in rows)) == 2
-    assert [await deliver_notification(ctx, n.key) for n in rows] == ["inbox_only", "inbox_only"]
+    # Planning again (a replayed delivery job, the sweeper) finds them planned.
     assert [await deliver_notification(ctx, n.key) for n in rows] == ["already planned"] * 2
     assert await Notification.filter(customer_id=alice.id, sent_at=None).count() == 0
 
@@ -304,16 +303,16 @@ async def test_the_sweeper_hands_over_notifications_whose_job_was_lost(
     await process_all(in_utc(settings), redis)
     keys = sorted(await Notification.filter(customer_id=alice.id).values_list("key", flat=True))
     assert len(keys) == 2
-    # Redis lost the jobs (wiped, or the worker died between commit and enqueue).
-    await redis.delete(*(f"arq:job:notify:{key}" for key in keys))
+    # Never planned: Redis or the database went away between the commit and the planning.
+    await Notification.filter(key__in=keys).update(sent_at=None, push_status=None)
 
-    # Younger than requeue_after_s: their job may still be on its way, so the sweeper leaves them.
+    # Younger than requeue_after_s: their planning may still be on its way, so the sweeper leaves them.
     assert await requeue_unprocessed(ctx) == 0
     old = datetime.now(UTC) - timedelta(seconds=settings.requeue_after_s + 1)
     await Notification.filter(key=keys[0]).update(created_at=old)
     assert await requeue_unprocessed(ctx) == 1
-    assert [await redis.exists(f"arq:job:notify:{key}") for key in keys] == [1, 0]
-    assert await deliver_notification(ctx, keys[0]) == "inbox_only"
+    planned = await Notification.filter(key__in=keys).order_by("key").values_list("push_status", flat=True)
+    assert [None if p is None else str(p) for p in planned] == ["inbox_only", None]
     assert await requeue_unprocessed(ctx) == 0
 
 

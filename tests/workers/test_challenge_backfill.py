@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from app.settings import Settings
 from game.events.models import Event
+from game.notifications.models import Notification
 from tests import factories as f
 from tests.challenge_helpers import (
     CHALLENGES,
@@ -116,8 +117,9 @@ async def test_a_long_backfill_commits_batch_by_batch_and_hands_over(
     assert await _progress(gql, bob) == [1]
     me = (await gql(f.ME, token=alice.token))["me"]
     assert [e["node"]["delta"] for e in me["ledger"]["edges"] if e["node"]["kind"] == "BONUS"] == [50]
-    # The completion's notification went to the delivery job like the worker's own.
-    assert await redis.exists(f"arq:job:notify:challenge:{challenge_id}:{alice.id}:once") == 1
+    # The completion's notification was planned after the batch's commit like the worker's own.
+    key = f"challenge:{challenge_id}:{alice.id}:once"
+    assert await Notification.filter(key=key).values_list("push_status", flat=True) == ["inbox_only"]
 
 
 async def test_the_sweeper_hands_over_a_backfill_whose_job_was_lost(

@@ -333,11 +333,10 @@ async def test_processing_an_event_twice_rewards_its_milestone_once(
     assert await streak(gql, alice) == seen(2, 2, 0, on(0))
     assert await streak_rewards(gql, alice) == [(20, days(2))]
     assert (await ledger(gql, alice))[0] == 2 * PURCHASE_POINTS + 20
-    # One notification for it, queued with the reward and handed to the delivery job.
+    # One notification for it, queued with the reward and planned after commit (no device: the inbox only).
     key = f"streak:{alice.id}:{on(1)}:2"
-    queued = await Notification.filter(customer_id=alice.id).values_list("key", "kind")
-    assert queued == [(key, "streak_milestone")]
-    assert await redis.exists(f"arq:job:notify:{key}") == 1
+    queued = await Notification.filter(customer_id=alice.id).values_list("key", "kind", "push_status")
+    assert queued == [(key, "streak_milestone", "inbox_only")]
 
 
 @pytest.mark.parametrize("with_challenge", [False, True], ids=["streak only", "with a challenge"])
