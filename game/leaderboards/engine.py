@@ -95,14 +95,7 @@ async def apply(conn: BaseDBAsyncClient, moves: list[Move]) -> list[Standing]:
         for board_id in sorted({m.board.id for m in moves}):
             await execute(conn, "SELECT pg_advisory_xact_lock_shared($1, $2)", BOARD_LOCK, board_id)
     for board, season in {(m.board.id, m.season.key): (m.board, m.season) for m in moves}.values():
-        await fetch_one(
-            "INSERT INTO leaderboard_season (board_id, season, ends_at) VALUES ($1, $2, $3) "
-            "ON CONFLICT (board_id, season) DO NOTHING RETURNING id",
-            board.id,
-            season.key,
-            season.ends_at,
-            conn=conn,
-        )
+        await record_season(conn, board, season)
     names = await _names(conn, sorted({m.customer_id for m in moves}))
     standings = []
     for m in moves:
@@ -113,6 +106,18 @@ async def apply(conn: BaseDBAsyncClient, moves: list[Move]) -> list[Standing]:
             Standing(m.board.key, m.season.key, cid, packed, names.get(cid, shown_name(cid, None)))
         )
     return standings
+
+
+async def record_season(conn: BaseDBAsyncClient, board: Leaderboard, season: Season) -> None:
+    """The season's row, which season close finds its boards by, made when the season first scores."""
+    await fetch_one(
+        "INSERT INTO leaderboard_season (board_id, season, ends_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (board_id, season) DO NOTHING RETURNING id",
+        board.id,
+        season.key,
+        season.ends_at,
+        conn=conn,
+    )
 
 
 async def _names(conn: BaseDBAsyncClient, customer_ids: list[UUID]) -> dict[str, str]:

@@ -31,7 +31,7 @@ from tortoise.transactions import in_transaction
 
 from game.errors import DomainError, ErrorCode
 from game.leaderboards import store, truth
-from game.leaderboards.engine import BOARD_LOCK, aware
+from game.leaderboards.engine import BOARD_LOCK, aware, record_season
 from game.leaderboards.models import Leaderboard
 from game.leaderboards.names import shown_name
 from game.leaderboards.periods import Season
@@ -136,14 +136,7 @@ async def repair(board: Leaderboard, season: Season) -> int:
                 *q.params,
             )
         if right:
-            await fetch_one(
-                "INSERT INTO leaderboard_season (board_id, season, ends_at) VALUES ($1, $2, $3) "
-                "ON CONFLICT (board_id, season) DO NOTHING RETURNING id",
-                board.id,
-                season.key,
-                season.ends_at,
-                conn=conn,
-            )
+            await record_season(conn, board, season)
     return len(rows)
 
 

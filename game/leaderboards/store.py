@@ -55,6 +55,16 @@ local function above(key, packed)
   local span = {TIE_SPAN}
   return redis.call('ZCOUNT', key, (math.floor(tonumber(packed) / span) + 1) * span, '+inf')
 end
+-- Appends id, packed score and name for each (id, score) pair of ZREVRANGE ... WITHSCORES.
+local function with_names(out, rows, names_key)
+  local ids = {{}}
+  for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
+  local names = redis.call('HMGET', names_key, unpack(ids))
+  for i = 1, #ids do
+    out[#out + 1] = rows[2 * i - 1]; out[#out + 1] = rows[2 * i]; out[#out + 1] = names[i] or ''
+  end
+  return out
+end
 """
 
 # KEYS: board, names; ARGV: offset, limit -> {total, above the first, id, packed, name, id, packed, ...}
@@ -64,14 +74,7 @@ _PAGE = (
 local rows = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[1] + ARGV[2] - 1, 'WITHSCORES')
 local total = redis.call('ZCARD', KEYS[1])
 if #rows == 0 then return {total, 0} end
-local ids = {}
-for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
-local names = redis.call('HMGET', KEYS[2], unpack(ids))
-local out = {total, above(KEYS[1], rows[2])}
-for i = 1, #ids do
-  out[#out + 1] = rows[2 * i - 1]; out[#out + 1] = rows[2 * i]; out[#out + 1] = names[i] or ''
-end
-return out
+return with_names({total, above(KEYS[1], rows[2])}, rows, KEYS[2])
 """
 )
 
@@ -83,14 +86,7 @@ local index = redis.call('ZREVRANK', KEYS[1], ARGV[1])
 if not index then return {} end
 local start = math.max(index - ARGV[2], 0)
 local rows = redis.call('ZREVRANGE', KEYS[1], start, index + ARGV[2], 'WITHSCORES')
-local ids = {}
-for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
-local names = redis.call('HMGET', KEYS[2], unpack(ids))
-local out = {start, above(KEYS[1], rows[2])}
-for i = 1, #ids do
-  out[#out + 1] = rows[2 * i - 1]; out[#out + 1] = rows[2 * i]; out[#out + 1] = names[i] or ''
-end
-return out
+return with_names({start, above(KEYS[1], rows[2])}, rows, KEYS[2])
 """
 )
 
