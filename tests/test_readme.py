@@ -26,10 +26,8 @@ import asyncio
 import json
 import os
 import re
-import signal
 import subprocess
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from tests.app.test_redis_outage import free_port
-from tests.processes import TESSERA
+from tests.processes import TESSERA, dev_instance, new_user_env
 
 pytestmark = pytest.mark.slow
 
@@ -344,45 +342,6 @@ class Run:
             self.failures.append(str(failure))
 
 
-def new_user_env() -> dict[str, str]:
-    """A new user's shell: none of this session's servers or secrets, so the instance uses its own."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("TESSERA_") and k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")
-    }
-
-
-@asynccontextmanager
-async def dev_instance(directory: Path, port: int) -> AsyncIterator[str]:
-    """`tessera dev` in an empty directory, yielding what it printed up to its GraphiQL line; then Ctrl-C,
-    which must end it cleanly."""
-    process = await asyncio.create_subprocess_exec(
-        str(TESSERA),
-        "dev",
-        cwd=directory,
-        env=new_user_env() | {"TESSERA_PORT": str(port)},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    output = b""
-    try:
-        while b"GraphiQL" not in output:
-            line = await asyncio.wait_for(process.stdout.readline(), 120)
-            assert line, output.decode()
-            output += line
-        yield output.decode()
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        rest, _ = await asyncio.wait_for(process.communicate(), 60)
-    text = (output + rest).decode()
-    assert process.returncode == 0, text
-    assert "Traceback" not in text, text
-
-
 async def wait_until_up(client: httpx.AsyncClient) -> None:
     for _ in range(600):  # the GraphiQL line comes just before uvicorn listens: up to 30 s on a busy machine
         with suppress(httpx.TransportError):
@@ -431,7 +390,7 @@ async def test_the_readme_runs_as_written_on_a_fresh_make_dev(tmp_path: Path) ->
     blocks = readme_blocks(README.read_text())
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    async with dev_instance(tmp_path, port) as printed, httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with dev_instance(tmp_path, port) as dev, httpx.AsyncClient(base_url=url, timeout=30) as client:
         await wait_until_up(client)
         variables = dict(
             line.split("=", 1) for line in (tmp_path / "var" / "dev.env").read_text().splitlines()
@@ -440,7 +399,7 @@ async def test_the_readme_runs_as_written_on_a_fresh_make_dev(tmp_path: Path) ->
         ran = 0
         for block in blocks:
             if block.marker == "make dev prints":
-                check_dev_output(block, printed, port)
+                check_dev_output(block, dev.printed, port)
             elif block.marker is not None:  # skip (why)
                 continue
             elif block.lang == "graphql":

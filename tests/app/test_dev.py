@@ -5,8 +5,6 @@ in order."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import socket
 from pathlib import Path
 
@@ -14,39 +12,14 @@ import httpx
 import pytest
 
 from tests.app.test_redis_outage import free_port
-from tests.processes import TESSERA
+from tests.processes import TESSERA, dev_instance, new_user_env
 
 pytestmark = pytest.mark.slow
 
 
-def fresh_env(var: Path, port: int) -> dict[str, str]:
-    """What a new user's shell has: none of this session's servers or secrets."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("TESSERA_") and k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")
-    }
-    return env | {"TESSERA_VAR_DIR": str(var), "TESSERA_PORT": str(port)}
-
-
 async def test_dev_serves_the_demo_writes_dev_env_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        str(TESSERA),
-        "dev",
-        cwd=tmp_path,
-        env=fresh_env(tmp_path / "var", port),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    output = b""
-    try:
-        while b"GraphiQL" not in output:
-            line = await asyncio.wait_for(process.stdout.readline(), 120)
-            assert line, output.decode()
-            output += line
+    async with dev_instance(tmp_path, port) as dev:
         env = dict(line.split("=", 1) for line in (tmp_path / "var" / "dev.env").read_text().splitlines())
         assert sorted(env) == ["CUSTOMER_ID", "CUSTOMER_TOKEN", "MARKETER_TOKEN", "TILL_KEY"]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
@@ -61,14 +34,8 @@ async def test_dev_serves_the_demo_writes_dev_env_and_stops_cleanly_on_ctrl_c(tm
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
             assert response.json() == {"data": {"me": {"id": env["CUSTOMER_ID"]}}}
-    finally:
-        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        rest, _ = await asyncio.wait_for(process.communicate(), 60)
-    output += rest
-    text = output.decode()
-    assert process.returncode == 0, text
-    assert "Traceback" not in text
-    assert text.rstrip().endswith("stopped")
+    # dev_instance checked the exit: 0, no traceback.
+    assert dev.text.rstrip().endswith("stopped")
 
 
 async def test_dev_reports_a_busy_port_in_one_line(tmp_path: Path) -> None:
@@ -80,7 +47,7 @@ async def test_dev_reports_a_busy_port_in_one_line(tmp_path: Path) -> None:
             str(TESSERA),
             "dev",
             cwd=tmp_path,
-            env=fresh_env(tmp_path / "var", port),
+            env=new_user_env() | {"TESSERA_PORT": str(port)},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
