@@ -1,45 +1,65 @@
-"""A leaner way through graphql-core for the fields that only read an attribute.
+"""A leaner way through graphql-core for the parts of an answer that are plain data.
 
-Most fields of a screen are leaves read straight off a Python object (a challenge's title, a step's target):
-strawberry gives them a resolver that ignores its arguments (`_is_default`), yet graphql-core still builds a
-ResolveInfo, looks for arguments and dispatches on the type for each of them. On the home screen (about 600
-fields) that was most of the request. Here such a field is read and serialized directly; anything else (a
-resolver of ours, arguments, a middleware, a null or a value the scalar refuses, which need graphql-core's
-error) takes graphql-core's own path, which then does the work again and reports it as usual.
+Most of a screen is read straight off Python objects: a challenge's title, its steps and their targets, the
+badge it grants. strawberry gives such fields a resolver that only reads the attribute (`_is_default`), yet
+graphql-core still builds a ResolveInfo and a Path for each, looks for arguments, dispatches on the type,
+collects the sub-selection and checks for awaitables, field by field and item by item: on the home screen
+(about 600 fields) that was most of the request.
+
+Here, once per request and selection, a *reader* is built for every subtree made only of such fields (leaf
+scalars and enums, objects without `is_type_of`, lists and non-nulls of those, `__typename`, no arguments
+and no directives): a few nested closures that turn the Python value into the answer's JSON in one pass.
+Anything a reader cannot vouch for (a null where the schema promises a value, a value the scalar refuses,
+an awaitable, a missing attribute) makes it give up, and graphql-core's own path completes that value again
+from the start, with its located errors: reading an attribute twice is harmless. A resolver of ours, an
+argument, a directive, an abstract type or a middleware (strawberry makes one of extensions with a `resolve`
+hook, which must see every field) always takes graphql-core's path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphql import (
-    GraphQLField,
+    GraphQLBoolean,
+    GraphQLError,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLString,
     Undefined,
+    is_enum_type,
     is_leaf_type,
 )
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-# Per field definition: the leaf type to serialize with, or None when the field must take the long way.
-_Plan = GraphQLLeafType | None
-_plans: dict[int, tuple[GraphQLField, _Plan]] = {}
+Reader = Callable[[Any], Any]
+
+# Their serializers refuse anything but plain values (an awaitable included); other scalars may not.
+_STRICT_SCALARS = (GraphQLString, GraphQLInt, GraphQLFloat, GraphQLBoolean, GraphQLID)
 
 
-def _plan(field: GraphQLField) -> _Plan:
-    found = _plans.get(id(field))
-    if found is not None and found[0] is field:
-        return found[1]
-    named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-    plain = bool(getattr(field.resolve, "_is_default", False)) and not field.args and is_leaf_type(named)
-    plan: _Plan = named if plain else None  # type: ignore[assignment]
-    _plans[id(field)] = (field, plan)  # the field kept alive beside its id, so the id is never reused
-    return plan
+class _GiveUp(Exception):
+    """A value the reader cannot complete as graphql-core would: graphql-core completes it instead."""
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per request, by (type, selection): the selection objects live as long as the request, and are
+        # kept beside their ids so that an id is never reused while the entry exists.
+        self._readers: dict[tuple[int, int], tuple[object, object, Reader | None]] = {}
+        middleware = self.middleware_manager
+        self._lean = middleware is None or middleware._middleware_resolvers is None
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -48,21 +68,152 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        node = field_details_list[0].node
-        field = self.schema.get_field(parent_type, node.name.value)
-        # A middleware (strawberry makes one of extensions with a `resolve` hook) must see every field.
-        middleware = self.middleware_manager
-        plain = middleware is None or middleware._middleware_resolvers is None
-        if field is not None and plain and not node.arguments:
-            leaf = _plan(field)
-            if leaf is not None:
-                try:
-                    value = field.resolve(source, None)  # type: ignore[misc]
-                    serialized = None if value is None else leaf.serialize(value)
-                except Exception:
-                    value = serialized = Undefined
-                if serialized is not None and serialized is not Undefined:
-                    return serialized
-                if value is None and not isinstance(field.type, GraphQLNonNull):
-                    return None
+        if self._lean:
+            node = field_details_list[0].node
+            field = self.schema.get_field(parent_type, node.name.value)
+            if field is not None and _plain(field, field_details_list):
+                read = self._reader(field.type, field_details_list)
+                if read is not None:
+                    try:
+                        return read(field.resolve(source, None))  # type: ignore[misc]
+                    except Exception:  # graphql-core does it again, and reports it
+                        pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        # The value a resolver of ours returned (a list of challenges, a page of entries): read it in one go.
+        if self._lean and not isinstance(result, Exception):
+            read = self._reader(return_type, field_details_list)
+            if read is not None:
+                try:
+                    return read(result)
+                except Exception:  # graphql-core does it again, and reports it
+                    pass
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _reader(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:
+        key = (id(return_type), id(field_details_list))
+        found = self._readers.get(key)
+        if found is not None:
+            return found[2]
+        read = self._build(return_type, field_details_list)
+        self._readers[key] = (return_type, field_details_list, read)
+        return read
+
+    def _build(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:
+        if isinstance(return_type, GraphQLNonNull):
+            inner = self._reader(return_type.of_type, field_details_list)
+            return None if inner is None else _non_null(inner)
+        if isinstance(return_type, GraphQLList):
+            inner = self._reader(return_type.of_type, field_details_list)
+            return None if inner is None else _list(inner)
+        if is_leaf_type(return_type):
+            return _leaf(return_type, self.is_awaitable)
+        if not isinstance(return_type, GraphQLObjectType) or return_type.is_type_of is not None:
+            return None  # an interface or a union: graphql-core resolves the runtime type
+        return self._build_object(return_type, field_details_list)
+
+    def _build_object(self, return_type: GraphQLObjectType, field_details_list: Any) -> Reader | None:
+        grouped, defer_usages, _ = self.collect_subfields(return_type, field_details_list)
+        if defer_usages:
+            return None
+        fields: list[tuple[str, Callable[[Any, None], Any], Reader]] = []
+        for response_name, details in grouped.items():
+            node = details[0].node
+            if node.name.value == "__typename":
+                if not _no_directives(details):
+                    return None
+                fields.append((response_name, _constant(return_type.name), _same))
+                continue
+            field = self.schema.get_field(return_type, node.name.value)
+            if field is None or not _plain(field, details):
+                return None
+            read = self._reader(field.type, details)
+            if read is None:
+                return None
+            fields.append((response_name, field.resolve, read))  # type: ignore[arg-type]
+        return _object(fields, self.is_awaitable)
+
+
+def _plain(field: Any, field_details_list: Any) -> bool:
+    """Read straight off the source: strawberry's attribute resolver, no arguments, no directives."""
+    return (
+        bool(getattr(field.resolve, "_is_default", False))
+        and not field.args
+        and not any(details.node.arguments for details in field_details_list)
+        and _no_directives(field_details_list)
+    )
+
+
+def _no_directives(field_details_list: Any) -> bool:
+    # @skip/@include were applied when the fields were collected; what is left (@stream, a custom
+    # directive) is graphql-core's business.
+    return not any(details.node.directives for details in field_details_list)
+
+
+def _non_null(inner: Reader) -> Reader:
+    def read(value: Any) -> Any:
+        completed = inner(value)
+        if completed is None:
+            raise _GiveUp
+        return completed
+
+    return read
+
+
+def _list(inner: Reader) -> Reader:
+    def read(value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple):
+            raise _GiveUp  # another iterable, or not one at all
+        return [inner(item) for item in value]
+
+    return read
+
+
+def _leaf(leaf: GraphQLLeafType, is_awaitable: Callable[[Any], bool]) -> Reader:
+    serialize = leaf.serialize
+    strict = leaf in _STRICT_SCALARS or is_enum_type(leaf)
+
+    def read(value: Any) -> Any:
+        if value is None:
+            return None
+        if not strict and is_awaitable(value):
+            raise _GiveUp
+        try:
+            serialized = serialize(value)
+        except (GraphQLError, TypeError, ValueError):
+            raise _GiveUp from None
+        if serialized is None or serialized is Undefined:
+            raise _GiveUp
+        return serialized
+
+    return read
+
+
+def _object(fields: list[tuple[str, Callable[[Any, None], Any], Reader]], is_awaitable: Any) -> Reader:
+    def read(source: Any) -> Any:
+        if source is None:
+            return None
+        if is_awaitable(source):
+            raise _GiveUp
+        return {name: read_value(resolve(source, None)) for name, resolve, read_value in fields}
+
+    return read
+
+
+def _constant(value: str) -> Callable[[Any, None], str]:
+    return lambda _source, _info: value
+
+
+def _same(value: Any) -> Any:
+    return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from game.challenges.models import Recurrence
@@ -20,9 +21,23 @@ def period_at(
     recurrence: Recurrence, moment: datetime, tz: ZoneInfo, starts_at: datetime, ends_at: datetime | None
 ) -> Period:
     """The period containing `moment`, clipped to the challenge's own window."""
+    return period_on(recurrence, local_day(moment, tz), tz, starts_at, ends_at)
+
+
+def period_on(
+    recurrence: Recurrence, day: date, tz: ZoneInfo, starts_at: datetime, ends_at: datetime | None
+) -> Period:
+    """The period containing the local `day`, clipped to the challenge's own window."""
     if recurrence is Recurrence.NONE:
         return Period("once", starts_at, ends_at)
-    local = moment.astimezone(tz).date()
+    key, start, end = _calendar(recurrence, day, tz)
+    return Period(key, max(start, starts_at), min(end, ends_at) if ends_at else end)
+
+
+# Customers' screens ask for the same few periods (today's, this week's, this month's) for every recurring
+# challenge on every request.
+@lru_cache(maxsize=256)
+def _calendar(recurrence: Recurrence, local: date, tz: ZoneInfo) -> tuple[str, datetime, datetime]:
     if recurrence is Recurrence.DAILY:
         first, after, key = local, local + timedelta(days=1), local.isoformat()
     elif recurrence is Recurrence.WEEKLY:
@@ -33,8 +48,7 @@ def period_at(
         first = local.replace(day=1)
         after = (first + timedelta(days=32)).replace(day=1)
         key = f"{first.year}-{first.month:02d}"
-    start, end = _midnight(first, tz), _midnight(after, tz)
-    return Period(key, max(start, starts_at), min(end, ends_at) if ends_at else end)
+    return key, _midnight(first, tz), _midnight(after, tz)
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -9,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from arq.connections import ArqRedis
+from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
 from game.badges.models import Badge, BadgeStatus
@@ -16,13 +18,14 @@ from game.challenges.backfill import enqueue_backfill
 from game.challenges.errors import ChallengeReason
 from game.challenges.evaluation import budget_spent
 from game.challenges.models import Challenge, ChallengeProgress, ChallengeStatus, Recurrence
-from game.challenges.periods import local_day, period_at
+from game.challenges.periods import local_day, period_on
 from game.customers.tags import in_audience, validate_tags
 from game.drafts import replace_draft
 from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.rules.generation import PerGeneration, bump
 from game.rules.language import Rule, parse_rule
 from game.rules.progress import empty_progress, value_on
+from game.sql import fetch_all
 from game.validation import bounded, icon, localized, optional
 
 MAX_REWARD_POINTS = 1_000_000
@@ -255,6 +258,22 @@ async def _live_challenges() -> list[Challenge]:
     return challenges
 
 
+async def _progress_of(customer_id: UUID, challenge_ids: list[int]) -> dict[tuple[int, str], dict[str, Any]]:
+    """The customer's progress rows of these challenges, by (challenge, period). Plain SQL: the home screen
+    reads one per live challenge on every request, and building the query cost more than running it."""
+    if not challenge_ids:
+        return {}
+    listed = ", ".join(f"${n}" for n in range(2, len(challenge_ids) + 2))
+    rows = await fetch_all(
+        get_connection("default"),
+        "SELECT challenge_id, period, steps, completions, completed_at FROM challenge_progress"
+        f" WHERE customer_id = $1 AND challenge_id IN ({listed})",
+        customer_id,
+        *challenge_ids,
+    )
+    return {(int(row["challenge_id"]), row["period"]): row for row in rows}
+
+
 async def customer_challenges(
     customer_id: UUID, tags: list[str], view: View, tz_name: str, now: datetime
 ) -> list[CustomerChallenge]:
@@ -291,19 +310,15 @@ async def customer_challenges(
             CustomerChallenge(c, "", None, _steps(c, None, today), None) for c in live if c.starts_at > now
         ]
     current = [c for c in live if c.starts_at <= now and (c.ends_at is None or now < c.ends_at)]
-    periods = {c.id: period_at(c.recurrence, now, tz, c.starts_at, c.ends_at) for c in current}
-    # Plain rows, not model objects: the home screen reads one per live challenge on every request.
-    query = ChallengeProgress.filter(customer_id=customer_id, challenge_id__in=list(periods)).values(
-        "challenge_id", "period", "steps", "completions", "completed_at"
-    )
-    stored = {(p["challenge_id"], p["period"]): p for p in await query}
+    periods = {c.id: period_on(c.recurrence, today, tz, c.starts_at, c.ends_at) for c in current}
+    stored = await _progress_of(customer_id, list(periods))
     result = []
     for c in current:
         period = periods[c.id]
         progress = stored.get((c.id, period.key))
         if progress is not None and progress["completed_at"] is not None:
             continue
-        done = progress["completions"] if progress else 0
-        steps = _steps(c, progress["steps"] if progress else None, today)
+        done = int(progress["completions"]) if progress else 0
+        steps = _steps(c, json.loads(progress["steps"]) if progress else None, today)
         result.append(CustomerChallenge(c, period.key, period.ends_at, steps, None, done))
     return result

@@ -19,6 +19,12 @@ class Colour(Enum):
 
 
 @strawberry.type
+class Step:
+    target: int
+    label: str  # None for some: a null inside a list of plain objects
+
+
+@strawberry.type
 class Item:
     id: strawberry.ID
     name: str
@@ -27,6 +33,8 @@ class Item:
     maybe: str | None
     required: str  # some items break their promise: None here must be a located error
     big: int  # beyond 32 bits for some: the Int scalar refuses it
+    steps: list[Step]
+    parent: Step | None
 
     @strawberry.field
     def shout(self, times: int = 1) -> str:
@@ -38,12 +46,14 @@ class Item:
 
 
 def _items() -> list[Item]:
+    good = [Step(target=1, label="one"), Step(target=2, label="two")]
+    bad = [Step(target=3, label=None)]  # type: ignore[arg-type]
     rows: list[tuple[Any, ...]] = [
-        ("1", "a", 1, Colour.RED, None, "x", 5),
-        ("2", "b", 2, Colour.BLUE, "m", None, 5),
-        ("3", "c", 3, "green", "m", "z", 2**40),
+        ("1", "a", 1, Colour.RED, None, "x", 5, good, None),
+        ("2", "b", 2, Colour.BLUE, "m", None, 5, bad, Step(target=4, label="four")),
+        ("3", "c", 3, "green", "m", "z", 2**40, [], Step(target=5, label=None)),  # type: ignore[arg-type]
     ]
-    names = ("id", "name", "count", "colour", "maybe", "required", "big")
+    names = ("id", "name", "count", "colour", "maybe", "required", "big", "steps", "parent")
     return [Item(**dict(zip(names, row, strict=True))) for row in rows]
 
 
@@ -66,6 +76,15 @@ QUERIES = [
     "{ items { shout(times: 2) broken } }",
     "{ strict { id required } }",
     "{ items { n: name name } }",
+    "{ strict { id steps { target } parent { target } } }",
+    "{ strict { id steps { target label } } }",
+    "{ items { id steps { label } } }",
+    "{ items { parent { target label } } }",
+    "{ strict { __typename id ... on Item { name steps { __typename target } } ...more } } "
+    "fragment more on Item { count colour }",
+    "{ strict { id steps { target } ... @include(if: false) { name } } }",
+    "{ strict { id name @skip(if: true) steps @include(if: true) { target } } }",
+    "{ strict { id a: steps { target } a: steps { label } } }",
 ]
 
 
@@ -89,3 +108,22 @@ def test_the_cases_compared_include_errors_and_nulls() -> None:
     assert any("Cannot return null for non-nullable" in e for a in answers for e in a["errors"])
     assert any("Enum 'Colour' cannot represent" in e for a in answers for e in a["errors"])
     assert any("broken resolver" in e for a in answers for e in a["errors"])
+    # A null deep in a list of plain objects, and one of a nullable object's non-null fields.
+    assert any('"path": ["strict", 1, "steps", 0, "label"]' in e for a in answers for e in a["errors"])
+    assert any('"path": ["items", 2, "parent", "label"]' in e for a in answers for e in a["errors"])
+
+
+def test_plain_subtrees_take_the_lean_path() -> None:
+    # Answers equal to graphql-core's prove nothing if the lean path never ran: count the resolvers called.
+    calls: list[str] = []
+
+    class Counting(LeanExecutionContext):
+        def execute_field(self, parent_type: Any, *args: Any) -> Any:
+            calls.append(parent_type.name)
+            return super().execute_field(parent_type, *args)
+
+    _run(Counting, "{ strict { id name steps { target } parent { target } } }")
+    assert calls == ["Query"]  # the list and every field below it read in one pass
+    calls.clear()
+    _run(Counting, "{ strict { id shout } }")
+    assert calls == ["Query"] + ["Item"] * 6  # a resolver with arguments: field by field
