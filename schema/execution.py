@@ -6,7 +6,7 @@ graphql-core still builds a ResolveInfo and a Path for each, looks for arguments
 collects the sub-selection and checks for awaitables, field by field and item by item: on the home screen
 (about 600 fields) that was most of the request.
 
-Here, once per request and selection, a *reader* is built for every subtree made only of such fields (leaf
+Here, once per operation and selection, a *reader* is built for every subtree made only of such fields (leaf
 scalars and enums, objects without `is_type_of`, lists and non-nulls of those, `__typename`, no arguments
 and no directives): a few nested closures that turn the Python value into the answer's JSON in one pass.
 Anything a reader cannot vouch for (a null where the schema promises a value, a value the scalar refuses,
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    BREAK,
     GraphQLBoolean,
     GraphQLError,
     GraphQLFloat,
@@ -34,9 +35,12 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLString,
+    OperationDefinitionNode,
     Undefined,
+    Visitor,
     is_enum_type,
     is_leaf_type,
+    visit,
 )
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -47,6 +51,37 @@ Reader = Callable[[Any], Any]
 _STRICT_SCALARS = (GraphQLString, GraphQLInt, GraphQLFloat, GraphQLBoolean, GraphQLID)
 
 
+_Readers = dict[tuple[int, Any], tuple[object, object, "Reader | None"]]
+
+# Readers outlive the request when nothing in the operation can change its selection from one request to the
+# next: no directive at all (an @include(if: $x) would). Documents come from strawberry's parser cache, so a
+# screen's operation is the same object on every request; entries hold the schema and the operation, so
+# that their ids are not reused while cached.
+_by_operation: dict[tuple[int, int], tuple[object, OperationDefinitionNode, _Readers]] = {}
+_MAX_OPERATIONS = 512
+
+
+class _Directives(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter(self, node: Any, *_args: Any) -> Any:
+        if getattr(node, "directives", None):
+            self.found = True
+            return BREAK
+        return None
+
+
+def _fixed_selection(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
+    for node in (operation, *(details.definition for details in fragments.values())):
+        seen = _Directives()
+        visit(node, seen)
+        if seen.found:
+            return False
+    return True
+
+
 class _GiveUp(Exception):
     """A value the reader cannot complete as graphql-core would: graphql-core completes it instead."""
 
@@ -54,11 +89,19 @@ class _GiveUp(Exception):
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Per request, by (type, selection): the selection objects live as long as the request, and are
-        # kept beside their ids so that an id is never reused while the entry exists.
-        self._readers: dict[tuple[int, int], tuple[object, object, Reader | None]] = {}
         middleware = self.middleware_manager
         self._lean = middleware is None or middleware._middleware_resolvers is None
+        # By (type, first field node of the selection); the objects are kept beside their ids, so that an
+        # id is never reused while the entry exists.
+        self._readers: _Readers = {}
+        key = (id(self.schema), id(self.operation))
+        cached = _by_operation.get(key)
+        if cached is not None:
+            self._readers = cached[2]
+        elif _fixed_selection(self.operation, self.fragments):
+            if len(_by_operation) >= _MAX_OPERATIONS:
+                _by_operation.clear()
+            _by_operation[key] = (self.schema, self.operation, self._readers)
 
     def execute_field(
         self,
@@ -100,12 +143,19 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def _reader(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:
-        key = (id(return_type), id(field_details_list))
+        # The nodes merged under one response name decide the selection (a fragment's field may be merged
+        # with others in one place and not in another).
+        if len(field_details_list) == 1:
+            nodes: Any = field_details_list[0].node
+            key: tuple[int, Any] = (id(return_type), id(nodes))
+        else:
+            nodes = tuple(details.node for details in field_details_list)
+            key = (id(return_type), tuple(map(id, nodes)))
         found = self._readers.get(key)
         if found is not None:
             return found[2]
         read = self._build(return_type, field_details_list)
-        self._readers[key] = (return_type, field_details_list, read)
+        self._readers[key] = (return_type, nodes, read)
         return read
 
     def _build(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:

@@ -79,9 +79,21 @@ class _Literals(Visitor):
         return BREAK if self.problem else None
 
 
+# Documents come from strawberry's parser cache, the same object for the same text: one found clean is
+# remembered (and held, so that its id is not reused) instead of walked on every request.
+_clean: dict[int, Node] = {}
+_MAX_CLEAN = 1024
+
+
 def _in_document(document: Node) -> DomainError | None:
+    if _clean.get(id(document)) is document:
+        return None
     literals = _Literals()
     visit(document, literals)
+    if literals.problem is None:
+        if len(_clean) >= _MAX_CLEAN:
+            _clean.clear()
+        _clean[id(document)] = document
     return literals.problem
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -161,6 +162,20 @@ async def test_expired_token_is_refused(gql: GraphQL, settings: Settings) -> Non
 
     assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "TOKEN_EXPIRED"}
     assert error["message"] == "the token has expired; log in again"
+
+
+async def test_a_token_accepted_before_is_refused_once_expired(gql: GraphQL, settings: Settings) -> None:
+    # The server remembers tokens it decoded: the memory must not outlive the token.
+    ann = await f.customer(gql)
+    token = _mint(settings, ann.id, exp=2)
+    assert (await gql(ME_ID, token=token))["me"]["id"] == ann.id
+    assert (await gql(ME_ID, token=token))["me"]["id"] == ann.id
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    await asyncio.sleep(max(0.0, expires - time.time()) + 0.1)
+
+    error = await gql.error(ME_ID, token=token)
+
+    assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "TOKEN_EXPIRED"}
 
 
 async def test_tampered_tokens_are_refused(gql: GraphQL, settings: Settings) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 
 from schema.execution import LeanExecutionContext
 
@@ -85,12 +86,14 @@ QUERIES = [
     "{ strict { id steps { target } ... @include(if: false) { name } } }",
     "{ strict { id name @skip(if: true) steps @include(if: true) { target } } }",
     "{ strict { id a: steps { target } a: steps { label } } }",
+    # One fragment's field merged with another in one place only: two selections under one node.
+    "{ strict { ...S steps { label } } again: strict { ...S } } fragment S on Item { id steps { target } }",
 ]
 
 
-def _run(context_class: Any, query: str) -> str:
-    schema = strawberry.Schema(query=Query, execution_context_class=context_class)
-    result = schema.execute_sync(query)
+def _run(context_class: Any, query: str, schema: Any = None, variables: Any = None) -> str:
+    schema = schema or strawberry.Schema(query=Query, execution_context_class=context_class)
+    result = schema.execute_sync(query, variable_values=variables)
     errors = sorted(json.dumps(e.formatted, sort_keys=True) for e in result.errors or [])
     return json.dumps({"data": result.data, "errors": errors}, sort_keys=True)
 
@@ -127,3 +130,44 @@ def test_plain_subtrees_take_the_lean_path() -> None:
     calls.clear()
     _run(Counting, "{ strict { id shout } }")
     assert calls == ["Query"] + ["Item"] * 6  # a resolver with arguments: field by field
+
+
+def test_readers_kept_across_requests_follow_each_requests_variables() -> None:
+    # One schema, one operation text: the second request finds the first one's readers, unless a directive
+    # (whose outcome depends on the variables) keeps them per request.
+    lean = strawberry.Schema(
+        query=Query, execution_context_class=LeanExecutionContext, extensions=[ParserCache]
+    )
+    stock = strawberry.Schema(query=Query)
+    queries = [
+        "query($x: Boolean!) { strict { id steps { target } "
+        "... @include(if: $x) { name steps { label } } } }",
+        "query($x: Boolean!) { strict { id ...F @skip(if: $x) } } "
+        "fragment F on Item { name parent { target } }",
+        "{ strict { id name steps { target } } }",
+    ]
+    answers = set()
+    for query in queries:
+        for x in (True, False, True):
+            expected = _run(None, query, stock, {"x": x})
+            assert _run(None, query, lean, {"x": x}) == expected
+            answers.add(expected)
+    assert len(answers) == 5  # the variables did change the answers compared
+
+
+def test_an_operation_without_directives_reuses_its_readers() -> None:
+    built: list[str] = []
+
+    class Counting(LeanExecutionContext):
+        def _build(self, return_type: Any, field_details_list: Any) -> Any:
+            built.append(str(return_type))
+            return super()._build(return_type, field_details_list)
+
+    # Readers are kept per operation object: the parser cache hands out the same one (as in schema/).
+    schema = strawberry.Schema(query=Query, execution_context_class=Counting, extensions=[ParserCache])
+    query = "{ strict { id name steps { target } } }"
+    first = _run(None, query, schema)
+    assert built
+    built.clear()
+    assert _run(None, query, schema) == first
+    assert built == []
