@@ -1,6 +1,7 @@
 """The baseline of bench/leaderboard.py: the Redis calls of leaderboard(first: 10) + aroundMe + myRank, in a
-bare Starlette endpoint. No authentication, database, validation or GraphQL: the customer id comes in the
-body, the board key in the environment (LEADERBOARD_KEY, its Redis sorted set)."""
+bare Starlette endpoint: the same three read scripts (EVALSHA) Tessera runs, their replies turned into the
+answer's JSON by plain Python. No authentication, database, validation or GraphQL: the customer id comes in
+the body, the board key in the environment (LEADERBOARD_KEY, its Redis sorted set)."""
 
 from __future__ import annotations
 
@@ -15,34 +16,35 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from game.leaderboards.store import NAMES, READ_AROUND, READ_MINE, READ_PAGE
+
 TIE_SPAN = 1 << 28
-NAMES = "lb:names"
 
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.redis = Redis.from_url(os.environ["REDIS_URL"])
+    for script in (READ_PAGE, READ_AROUND, READ_MINE):
+        await app.state.redis.script_load(script.text)
     try:
         yield
     finally:
         await app.state.redis.aclose()
 
 
-async def _entries(
-    redis: Redis, key: str, rows: list[tuple[bytes, float]], offset: int, me: str
-) -> list[dict[str, Any]]:
-    if not rows:
-        return []
-    scores = [int(packed) // TIE_SPAN for _, packed in rows]
-    ids = [member.decode() for member, _ in rows]
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.zcount(key, float((scores[0] + 1) * TIE_SPAN), "+inf")
-        pipe.hmget(NAMES, ids)
-        above, names = await pipe.execute()
+def _entries(values: list[Any], offset: int, me: str) -> list[dict[str, Any]]:
+    """The (id, packed score, name) triples after a reply's two leading numbers, ranked from values[1]."""
+    triples = values[2:]
     out: list[dict[str, Any]] = []
-    for i, (cid, name, score) in enumerate(zip(ids, names, scores, strict=True)):
-        rank = int(above) + 1 if i == 0 else (out[-1]["rank"] if score == scores[i - 1] else offset + i + 1)
-        out.append({"rank": rank, "score": score, "displayName": (name or b"").decode(), "isMe": cid == me})
+    previous = None
+    for i in range(0, len(triples), 3):
+        cid, score = triples[i].decode(), int(float(triples[i + 1])) // TIE_SPAN
+        if not out:
+            rank = int(values[1]) + 1
+        else:
+            rank = out[-1]["rank"] if score == previous else offset + i // 3 + 1
+        previous = score
+        out.append({"rank": rank, "score": score, "displayName": triples[i + 2].decode(), "isMe": cid == me})
     return out
 
 
@@ -50,28 +52,19 @@ async def boards(request: Request) -> JSONResponse:
     redis: Redis = request.app.state.redis
     me = (await request.json())["customerId"]
     key = os.environ["LEADERBOARD_KEY"]
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.zrevrange(key, 0, 9, withscores=True)
-        pipe.zcard(key)
-        rows, total = await pipe.execute()
-    page = await _entries(redis, key, rows, 0, me)
-    index = await redis.zrevrank(key, me)
-    around: list[dict[str, Any]] = []
-    if index is not None:
-        start = max(index - 2, 0)
-        rows = await redis.zrevrange(key, start, index + 2, withscores=True)
-        around = await _entries(redis, key, rows, start, me)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.zscore(key, me)
-        pipe.hget(NAMES, me)
-        packed, name = await pipe.execute()
-    mine = None
-    if packed is not None:
-        score = int(packed) // TIE_SPAN
-        above = await redis.zcount(key, float((score + 1) * TIE_SPAN), "+inf")
-        mine = {"rank": int(above) + 1, "score": score, "displayName": (name or b"").decode(), "isMe": True}
-    page_out = {"entries": page, "total": int(total)}
-    return JSONResponse({"data": {"leaderboard": page_out, "aroundMe": around, "myRank": mine}})
+    page = await redis.evalsha(READ_PAGE.sha, 2, key, NAMES, "0", "10")  # type: ignore[misc]
+    around = await redis.evalsha(READ_AROUND.sha, 2, key, NAMES, me, "2")  # type: ignore[misc]
+    mine = await redis.evalsha(READ_MINE.sha, 2, key, NAMES, me)  # type: ignore[misc]
+    rank = None
+    if mine:
+        score = int(float(mine[0])) // TIE_SPAN
+        rank = {"rank": int(mine[1]) + 1, "score": score, "displayName": mine[2].decode(), "isMe": True}
+    data = {
+        "leaderboard": {"entries": _entries(page, 0, me), "total": int(page[0])},
+        "aroundMe": _entries(around, int(around[0]), me) if around else [],
+        "myRank": rank,
+    }
+    return JSONResponse({"data": data})
 
 
 async def health(_: Request) -> PlainTextResponse:

@@ -274,9 +274,9 @@ def main() -> int:
     print(
         f"leaderboards: {MEMBERS:,} members; {CONNECTIONS} connections, {ROUNDS} x {SECONDS:.0f} s per "
         f"target after a {WARMUP_SECONDS:.0f} s warm-up; {os.cpu_count()} CPUs shared by servers, "
-        "PostgreSQL, Redis and the load generator\nbaseline: Starlette + redis-py making the Redis calls of "
-        "the three fields (no auth, database or GraphQL)\ntessera: uvicorn app.factory:create_app, "
-        "TESSERA_ENV=production, 1 worker\n",
+        "PostgreSQL, Redis and the load generator\nbaseline: Starlette + redis-py making the same Redis "
+        "calls as the three fields, their three read scripts (no auth, database or GraphQL)\n"
+        "tessera: uvicorn app.factory:create_app, TESSERA_ENV=production, 1 worker\n",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmp:

@@ -118,7 +118,8 @@ class _Script:
             return await redis.eval(self.text, len(keys), *keys, *args)  # type: ignore[misc]
 
 
-_READ_PAGE, _READ_AROUND, _READ_MINE = _Script.of(_PAGE), _Script.of(_AROUND), _Script.of(_MINE)
+# Public for bench/baseline_leaderboard.py, which makes the same calls.
+READ_PAGE, READ_AROUND, READ_MINE = _Script.of(_PAGE), _Script.of(_AROUND), _Script.of(_MINE)
 
 
 def board_key(board: str, season: str) -> str:
@@ -229,17 +230,17 @@ def _entries(values: list[Any], offset: int) -> list[Entry]:
 async def page(redis: Redis, key: str, offset: int, limit: int) -> Page:
     if limit == 0:
         return Page([], int(await redis.zcard(key)))
-    values = await _READ_PAGE(redis, [key, NAMES], offset, limit)
+    values = await READ_PAGE(redis, [key, NAMES], offset, limit)
     return Page(_entries(values, offset), int(values[0]))
 
 
 async def around(redis: Redis, key: str, customer_id: str, radius: int) -> list[Entry]:
-    values = await _READ_AROUND(redis, [key, NAMES], customer_id, radius)
+    values = await READ_AROUND(redis, [key, NAMES], customer_id, radius)
     return _entries(values, int(values[0])) if values else []
 
 
 async def mine(redis: Redis, key: str, customer_id: str) -> Entry | None:
-    values = await _READ_MINE(redis, [key, NAMES], customer_id)
+    values = await READ_MINE(redis, [key, NAMES], customer_id)
     if not values:
         return None
     return Entry(customer_id, values[2].decode(), unpack(float(values[0])), int(values[1]) + 1)
