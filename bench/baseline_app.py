@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from game.jobs import ENQUEUE_SCRIPT
 from game.ledger.service import POST_SQL
 
 POOL_SIZE = 5  # tortoise's default asyncpg pool (minsize 1, maxsize 5)
@@ -94,25 +95,21 @@ async def earn(request: Request) -> JSONResponse:
             POST_ENTRY, customer["id"], points, "earn", f"Purchase {order_id}", award_key, event_id, now
         )
         balance = posted["balance_after"]
-    await _enqueue(redis, event_id)
     change = json.dumps({"balance": balance, "delta": points, "reason": "earn"})
-    await redis.publish(f"tessera:points:{customer['id']}", change)
+    await _after_commit(redis, event_id, f"tessera:points:{customer['id']}", change)
     return JSONResponse({"pointsAwarded": points, "balance": balance, "duplicate": False})
 
 
-async def _enqueue(redis: Redis, event_id: int) -> None:
-    """The commands of arq's enqueue_job, under keys of our own: WATCH, EXISTS, MULTI/PSETEX/ZADD/EXEC."""
+async def _after_commit(redis: Redis, event_id: int, channel: str, message: str) -> None:
+    """One round trip, as Tessera's (game/events/queue.py): the job enqueued by the same script, stored as
+    arq stores it (under keys of our own), and the live message."""
     job_id = f"event:{event_id}"
-    job_key = f"bench:job:{job_id}"
-    async with redis.pipeline(transaction=True) as pipe:
-        await pipe.watch(job_key)
-        if await pipe.exists(job_key, f"bench:result:{job_id}"):
-            return
-        now_ms = int(time.time() * 1000)
-        job = pickle.dumps({"t": 1, "f": "process_event", "a": (event_id,), "k": {}, "et": now_ms})
-        pipe.multi()  # type: ignore[no-untyped-call]
-        pipe.psetex(job_key, JOB_EXPIRES_MS, job)
-        pipe.zadd("bench:queue", {job_id: now_ms})
+    now_ms = int(time.time() * 1000)
+    job = pickle.dumps({"t": 1, "f": "process_event", "a": (event_id,), "k": {}, "et": now_ms})
+    keys = [f"bench:job:{job_id}", f"bench:result:{job_id}", "bench:queue"]
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.eval(ENQUEUE_SCRIPT, 3, *keys, str(JOB_EXPIRES_MS), job, job_id, str(now_ms))  # type: ignore[arg-type]
+        pipe.publish(channel, message)
         await pipe.execute()
 
 

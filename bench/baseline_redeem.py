@@ -27,7 +27,7 @@ if not __package__:
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.baseline_app import _enqueue, health, lifespan
+from bench.baseline_app import _after_commit, health, lifespan
 
 INSERT_EVENT = """
 INSERT INTO event (customer_id, type, source, idempotency_key, payload, payload_hash, occurred_at,
@@ -98,9 +98,8 @@ async def redeem(request: Request) -> JSONResponse:
         redemption_id = await conn.fetchval(
             INSERT_REDEMPTION, reward_id, customer_id, award_key, cost, code, snapshot, now
         )
-    await _enqueue(redis, event_id)
     change = json.dumps({"balance": balance, "delta": -cost, "reason": "redemption"})
-    await redis.publish(f"tessera:points:{customer_id}", change)
+    await _after_commit(redis, event_id, f"tessera:points:{customer_id}", change)
     return JSONResponse({"id": str(redemption_id), "points": cost, "couponCode": code})
 
 

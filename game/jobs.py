@@ -20,7 +20,7 @@ from arq.utils import timestamp_ms, to_unix_ms
 from redis.asyncio.client import Pipeline
 
 # KEYS: per job, its job key, result key and queue; ARGV: per job, expiry (ms), serialized job, id, score.
-_ENQUEUE = """
+ENQUEUE_SCRIPT = """
 local enqueued = 0
 for i = 1, #KEYS, 3 do
   local a = (i - 1) / 3 * 4
@@ -53,4 +53,4 @@ def add_enqueue(pipe: Pipeline, arq: ArqRedis, jobs: Sequence[Job]) -> None:
         keys += [job_key_prefix + job.job_id, result_key_prefix + job.job_id, arq.default_queue_name]
         args += [score - now + arq.expires_extra_ms, data, job.job_id, score]
     # EVAL, not EVALSHA: a pipeline cannot fall back on NOSCRIPT, and Redis caches the compiled script.
-    pipe.eval(_ENQUEUE, len(keys), *keys, *args)
+    pipe.eval(ENQUEUE_SCRIPT, len(keys), *keys, *args)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+
 from arq.connections import ArqRedis
 
 from game.after_commit import best_effort
+from game.jobs import Job, add_enqueue
+from game.live import Update
 
 PROCESS_EVENT = "process_event"
 BACKFILL_CHALLENGE = "backfill_challenge"
@@ -15,7 +20,11 @@ def event_job_id(event_id: int) -> str:
     return f"event:{event_id}"
 
 
-async def enqueue_processing(arq: ArqRedis, event_id: int) -> None:
-    """After the event's commit; with Redis down the sweeper enqueues it later (game/after_commit.py)."""
-    job = arq.enqueue_job(PROCESS_EVENT, event_id, _job_id=event_job_id(event_id))
-    await best_effort(f"enqueueing event {event_id}", job)
+async def enqueue_processing(arq: ArqRedis, event_id: int, updates: Sequence[Update] = ()) -> None:
+    """After the event's commit, with the commit's live messages: one round trip for both. With Redis down
+    the sweeper enqueues the event later (game/after_commit.py); live messages are not redone."""
+    async with arq.pipeline(transaction=False) as pipe:
+        add_enqueue(pipe, arq, [Job(PROCESS_EVENT, (event_id,), event_job_id(event_id))])
+        for update in updates:
+            pipe.publish(update.channel, json.dumps(update.message))
+        await best_effort(f"enqueueing event {event_id}", pipe.execute())

@@ -22,7 +22,7 @@ from game.events.service import NewEvent, record_once, validate_key, validate_oc
 from game.ledger.live import PointsChange, points_update, publish_points_change
 from game.ledger.models import EntryKind, LedgerEntry
 from game.ledger.service import balance_of
-from game.live import publish_all
+from game.live import Update
 from game.points.service import cancel_pending, hold
 from game.purchases.errors import PurchaseReason
 from game.purchases.models import Purchase
@@ -188,18 +188,17 @@ async def record_purchase(arq: ArqRedis, source: str, data: PurchaseInput) -> Pu
         return PurchaseResult(sum(e.delta for e in entries), balance, duplicate=True, eco_bonus=eco_bonus)
 
     event_id, result, duplicate = await record_once(new, apply, replay)
-    await enqueue_processing(arq, event_id)
-    if not duplicate and not rate.pending_days:
-        await _announce(arq, customer_id, result.balance, earned)
+    announced = [] if duplicate or rate.pending_days else _announcement(customer_id, result.balance, earned)
+    await enqueue_processing(arq, event_id, announced)
     return result
 
 
-async def _announce(arq: ArqRedis, customer_id: UUID, balance: int, earned: Earned) -> None:
+def _announcement(customer_id: UUID, balance: int, earned: Earned) -> list[Update]:
     """One live message with the final balance; the purchase points and the eco bonus are its parts."""
     parts = [(reason, points) for reason, points in _parts(earned) if points]
-    if parts:
-        change = PointsChange(balance, earned.total, parts[0][0], tuple(parts))
-        await publish_all(arq, [points_update(customer_id, change)])
+    if not parts:
+        return []
+    return [points_update(customer_id, PointsChange(balance, earned.total, parts[0][0], tuple(parts)))]
 
 
 def _parts(earned: Earned) -> list[tuple[Reason, int]]:

@@ -29,7 +29,7 @@ from game.errors import DomainError, ErrorCode, bad_input
 from game.events.models import Event
 from game.events.queue import enqueue_processing
 from game.events.service import NewEvent, record_once, validate_key
-from game.ledger.live import PointsChange, publish_points_change
+from game.ledger.live import PointsChange, points_update, publish_points_change
 from game.ledger.models import EntryKind, LedgerEntry
 from game.rewards.errors import RewardReason, refused
 from game.rewards.models import Redemption, RedemptionStatus, Reward, RewardKind, RewardStatus
@@ -365,9 +365,8 @@ async def redeem(arq: ArqRedis, customer_id: UUID, reward_id: int, idempotency_k
 
     event_id, result, duplicate = await record_once(new, apply, replay)
     if not duplicate:
-        await enqueue_processing(arq, event_id)
         change = PointsChange(result.balance, -result.redemption.points, Reason.REDEMPTION)
-        await publish_points_change(arq, customer_id, change)
+        await enqueue_processing(arq, event_id, [points_update(customer_id, change)])
     return result
 
 
