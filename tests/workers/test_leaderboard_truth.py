@@ -16,6 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from app.settings import Settings
+from game.customers.models import Customer
 from game.earn.service import upsert_rule
 from game.errors import DomainError, ErrorCode
 from game.leaderboards.models import LeaderboardScore
@@ -110,6 +111,17 @@ async def test_a_rebuilt_board_equals_the_board_the_truth_gives_after_refunds_an
     run = await run_tessera(settings, "leaderboards", "rebuild", "--key", "points", cwd=tmp_path)
     assert "rebuilt points: 3 member(s), 0 score(s) repaired" in run.stdout
     assert await _board_state(redis) == incremental
+
+    # A name edited by hand in the database reaches the boards with --names: a rebuild keeps the names it
+    # finds written, and rewrites them all when asked.
+    await Customer.filter(id=cat.id).update(display_name="Catherine")
+    run = await run_tessera(settings, "leaderboards", "rebuild", "--key", "points", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (await views(gql, marketer, bob, "points"))[0][0] == (1, 45, "Cat")
+    run = await run_tessera(settings, "leaderboards", "rebuild", "--key", "points", "--names", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    renamed = [(1, 45, "Catherine"), *points[1:]]
+    assert await views(gql, marketer, bob, "points") == (renamed, renamed)
 
 
 async def test_awards_posted_after_their_event_was_processed_move_the_boards_once(
