@@ -19,12 +19,14 @@ hook, which must see every field) always takes graphql-core's path.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
     BREAK,
     GraphQLBoolean,
     GraphQLError,
+    GraphQLField,
     GraphQLFloat,
     GraphQLID,
     GraphQLInt,
@@ -175,7 +177,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, defer_usages, _ = self.collect_subfields(return_type, field_details_list)
         if defer_usages:
             return None
-        fields: list[tuple[str, Callable[[Any, None], Any], Reader]] = []
+        fields: list[tuple[str, Reader, Reader]] = []
         for response_name, details in grouped.items():
             node = details[0].node
             if node.name.value == "__typename":
@@ -189,12 +191,17 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             read = self._reader(field.type, details)
             if read is None:
                 return None
-            fields.append((response_name, field.resolve, read))  # type: ignore[arg-type]
+            fields.append((response_name, _getter(field), read))
         return _object(fields, self.is_awaitable)
 
 
 def _plain(field: Any, field_details_list: Any) -> bool:
-    """Read straight off the source: strawberry's attribute resolver, no arguments, no directives."""
+    """Read straight off the source: strawberry's attribute resolver, no arguments, no directives, and
+    nothing strawberry wraps around the read (a permission class, a field extension): strawberry marks
+    such a field `_is_default` too when it has no resolver of its own."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if definition is not None and (definition.extensions or definition.permission_classes):
+        return False
     return (
         bool(getattr(field.resolve, "_is_default", False))
         and not field.args
@@ -250,19 +257,29 @@ def _leaf(leaf: GraphQLLeafType, is_awaitable: Callable[[Any], bool]) -> Reader:
     return read
 
 
-def _object(fields: list[tuple[str, Callable[[Any, None], Any], Reader]], is_awaitable: Any) -> Reader:
+def _object(fields: list[tuple[str, Reader, Reader]], is_awaitable: Any) -> Reader:
     def read(source: Any) -> Any:
         if source is None:
             return None
         if is_awaitable(source):
             raise _GiveUp
-        return {name: read_value(resolve(source, None)) for name, resolve, read_value in fields}
+        return {name: read_value(get(source)) for name, get, read_value in fields}
 
     return read
 
 
-def _constant(value: str) -> Callable[[Any, None], str]:
-    return lambda _source, _info: value
+def _constant(value: str) -> Reader:
+    return lambda _source: value
+
+
+def _getter(field: GraphQLField) -> Reader:
+    """The attribute read itself, without strawberry's two calls around it when its default resolver is
+    getattr (a StrawberryConfig may name another)."""
+    definition: Any = (field.extensions or {}).get("strawberry-definition")
+    if getattr(definition, "default_resolver", None) is getattr and not definition.base_resolver:
+        return attrgetter(definition.python_name)
+    resolve = field.resolve
+    return lambda source: resolve(source, None)  # type: ignore[misc]
 
 
 def _same(value: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import strawberry
 from strawberry.extensions import ParserCache
+from strawberry.permission import BasePermission
 
 from schema.execution import LeanExecutionContext
 
@@ -17,6 +18,13 @@ from schema.execution import LeanExecutionContext
 class Colour(Enum):
     RED = "red"
     BLUE = "blue"
+
+
+class Never(BasePermission):
+    message = "never"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
 
 
 @strawberry.type
@@ -36,6 +44,8 @@ class Item:
     big: int  # beyond 32 bits for some: the Int scalar refuses it
     steps: list[Step]
     parent: Step | None
+    # A plain attribute behind a permission: the lean path must not read around it.
+    secret: str = strawberry.field(default="s3cret", permission_classes=[Never])
 
     @strawberry.field
     def shout(self, times: int = 1) -> str:
@@ -86,6 +96,7 @@ QUERIES = [
     "{ strict { id steps { target } ... @include(if: false) { name } } }",
     "{ strict { id name @skip(if: true) steps @include(if: true) { target } } }",
     "{ strict { id a: steps { target } a: steps { label } } }",
+    "{ strict { id secret } }",
     # One fragment's field merged with another in one place only: two selections under one node.
     "{ strict { ...S steps { label } } again: strict { ...S } } fragment S on Item { id steps { target } }",
 ]
@@ -111,6 +122,7 @@ def test_the_cases_compared_include_errors_and_nulls() -> None:
     assert any("Cannot return null for non-nullable" in e for a in answers for e in a["errors"])
     assert any("Enum 'Colour' cannot represent" in e for a in answers for e in a["errors"])
     assert any("broken resolver" in e for a in answers for e in a["errors"])
+    assert any('"message": "never"' in e for a in answers for e in a["errors"])
     # A null deep in a list of plain objects, and one of a nullable object's non-null fields.
     assert any('"path": ["strict", 1, "steps", 0, "label"]' in e for a in answers for e in a["errors"])
     assert any('"path": ["items", 2, "parent", "label"]' in e for a in answers for e in a["errors"])
