@@ -53,7 +53,9 @@ Reader = Callable[[Any], Any]
 _STRICT_SCALARS = (GraphQLString, GraphQLInt, GraphQLFloat, GraphQLBoolean, GraphQLID)
 
 
-_Readers = dict[tuple[int, Any], tuple[object, object, "Reader | None"]]
+# A reader of values of a type, or of a field of a parent type, for one selection.
+_VALUE, _FIELD = 0, 1
+_Readers = dict[tuple[int, int, Any], tuple[object, object, "Reader | None"]]
 
 # Readers outlive the request when nothing in the operation can change its selection from one request to the
 # next: no directive at all (an @include(if: $x) would). Documents come from strawberry's parser cache, so a
@@ -93,8 +95,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         middleware = self.middleware_manager
         self._lean = middleware is None or middleware._middleware_resolvers is None
-        # By (type, first field node of the selection); the objects are kept beside their ids, so that an
-        # id is never reused while the entry exists.
+        # Readers of values by (type, selection), and of fields by (parent type, selection); the objects
+        # are kept beside their ids, so that an id is never reused while the entry exists.
         self._readers: _Readers = {}
         key = (id(self.schema), id(self.operation))
         cached = _by_operation.get(key)
@@ -114,15 +116,12 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if self._lean:
-            node = field_details_list[0].node
-            field = self.schema.get_field(parent_type, node.name.value)
-            if field is not None and _plain(field, field_details_list):
-                read = self._reader(field.type, field_details_list)
-                if read is not None:
-                    try:
-                        return read(field.resolve(source, None))  # type: ignore[misc]
-                    except Exception:  # graphql-core does it again, and reports it
-                        pass
+            read = self._cached(_FIELD, parent_type, field_details_list)
+            if read is not None:
+                try:
+                    return read(source)
+                except Exception:  # graphql-core does it again, and reports it
+                    pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     def complete_value(
@@ -145,20 +144,42 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def _reader(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:
+        return self._cached(_VALUE, return_type, field_details_list)
+
+    def _cached(self, kind: int, graphql_type: Any, field_details_list: Any) -> Reader | None:
         # The nodes merged under one response name decide the selection (a fragment's field may be merged
         # with others in one place and not in another).
         if len(field_details_list) == 1:
             nodes: Any = field_details_list[0].node
-            key: tuple[int, Any] = (id(return_type), id(nodes))
+            key: tuple[int, int, Any] = (kind, id(graphql_type), id(nodes))
         else:
             nodes = tuple(details.node for details in field_details_list)
-            key = (id(return_type), tuple(map(id, nodes)))
+            key = (kind, id(graphql_type), tuple(map(id, nodes)))
         found = self._readers.get(key)
         if found is not None:
             return found[2]
-        read = self._build(return_type, field_details_list)
-        self._readers[key] = (return_type, nodes, read)
+        if kind == _VALUE:
+            read = self._build(graphql_type, field_details_list)
+        else:
+            read = self._build_field(graphql_type, field_details_list)
+        self._readers[key] = (graphql_type, nodes, read)
         return read
+
+    def _build_field(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Reader | None:
+        """The field's value read off its parent's source and completed, when both can be done plainly."""
+        parts = self._plain_parts(parent_type, field_details_list)
+        if parts is None:
+            return None
+        get, read = parts
+        return lambda source: read(get(source))
+
+    def _plain_parts(self, parent_type: GraphQLObjectType, details: Any) -> tuple[Reader, Reader] | None:
+        """How to get a field's value off its parent's source, and how to complete it."""
+        field = self.schema.get_field(parent_type, details[0].node.name.value)
+        if field is None or not _plain(field, details):
+            return None
+        read = self._reader(field.type, details)
+        return None if read is None else (_getter(field), read)
 
     def _build(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:
         if isinstance(return_type, GraphQLNonNull):
@@ -185,13 +206,10 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return None
                 fields.append((response_name, _constant(return_type.name), _same))
                 continue
-            field = self.schema.get_field(return_type, node.name.value)
-            if field is None or not _plain(field, details):
+            parts = self._plain_parts(return_type, details)
+            if parts is None:
                 return None
-            read = self._reader(field.type, details)
-            if read is None:
-                return None
-            fields.append((response_name, _getter(field), read))
+            fields.append((response_name, *parts))
         return _object(fields, self.is_awaitable)
 
 
