@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import strawberry
-from graphql import ASTValidationRule
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from graphql import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
@@ -30,10 +21,10 @@ from schema.customers.queries import CustomerQueries
 from schema.earn.mutations import EarnMutations
 from schema.earn.queries import EarnQueries
 from schema.eco.resolvers import EcoMutations, EcoQueries
-from schema.errors import ErrorCodes, HideSuggestions, TesseraSchema
+from schema.errors import TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.execution import LeanExecutionContext
-from schema.input_guard import BOUNDED_DATETIME, InputGuard
+from schema.input_guard import BOUNDED_DATETIME
 from schema.leaderboards.mutations import LeaderboardMutations
 from schema.leaderboards.queries import LeaderboardQueries
 from schema.leaderboards.subscriptions import LeaderboardSubscriptions
@@ -44,6 +35,7 @@ from schema.notifications.subscriptions import NotificationSubscriptions
 from schema.purchases.mutations import PurchaseMutations
 from schema.referrals.mutations import ReferralMutations
 from schema.referrals.queries import ReferralQueries
+from schema.request_rules import Limits, RequestRules
 from schema.rewards.resolvers import RewardMutations, RewardQueries
 from schema.settings import SchemaSettings
 from schema.streaks.mutations import StreakMutations
@@ -110,30 +102,19 @@ class Subscription(
 
 
 def build_schema(settings: SchemaSettings) -> TesseraSchema:
-    # The limiters' rule classes are made once: ValidationCache keys on the rule classes, so rules made
-    # per request (QueryDepthLimiter(...) in a factory) would never hit it. Extensions themselves are
-    # factories: strawberry builds them per request, since they hold the request's execution context.
     rules: list[type[ASTValidationRule]] = [
         depth_validator(settings.max_query_depth, should_ignore=None),
         alias_validator(settings.max_aliases),
     ]
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        ErrorCodes,
-        InputGuard,
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ParserCache(maxsize=1024),
-        lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=1024),
-    ]
     if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection)
-    if settings.env == "production":
-        extensions.append(HideSuggestions)
+        rules.append(NoSchemaIntrospectionCustomRule)
+    limits = Limits(settings.max_tokens, tuple(rules), hide_suggestions=settings.env == "production")
     return TesseraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=extensions,
+        # A factory: strawberry builds extensions per request, since they hold the request's context.
+        extensions=[lambda: RequestRules(limits)],
         scalar_overrides={datetime: BOUNDED_DATETIME},
         execution_context_class=LeanExecutionContext,
     )

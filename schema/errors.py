@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry import Schema
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from game.errors import DomainError
@@ -59,21 +57,11 @@ def _pre_execution_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-def _code_result(result: object) -> None:
+def code_result(result: object) -> None:
+    """Gives every error of a result its code (and field, reason) on its way out."""
     errors = getattr(result, "errors", None)
     if errors:
         result.errors = [coded(error) for error in errors]  # type: ignore[attr-defined]
-
-
-class ErrorCodes(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        _code_result(self.execution_context.result)
-
-    def on_stream_result(self, result: object) -> Iterator[None]:
-        # Subscription results leave before on_operation ends: each is coded on its way out.
-        _code_result(result)
-        yield
 
 
 class TesseraSchema(Schema):
@@ -91,24 +79,20 @@ class TesseraSchema(Schema):
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
-class HideSuggestions(SchemaExtension):
+def hide_suggestions(result: object) -> None:
     """Production: validation errors do not suggest field, argument or type names ("Did you mean ...?"),
     which would map the schema for someone probing it with introspection off."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [  # type: ignore[union-attr]
-                GraphQLError(
-                    _SUGGESTION.sub("", e.message),
-                    nodes=e.nodes,
-                    source=e.source,
-                    positions=e.positions,
-                    path=e.path,
-                    original_error=e.original_error,
-                    extensions=e.extensions,
-                )
-                for e in errors
-            ]
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [  # type: ignore[attr-defined]
+            GraphQLError(
+                _SUGGESTION.sub("", e.message),
+                nodes=e.nodes,
+                source=e.source,
+                positions=e.positions,
+                path=e.path,
+                original_error=e.original_error,
+                extensions=e.extensions,
+            )
+            for e in errors
+        ]

@@ -9,7 +9,6 @@ Dates: years 1970 to 9999 whose UTC conversion exists, so no later arithmetic ov
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +16,9 @@ import dateutil.parser  # type: ignore[import-untyped]
 from graphql import ArgumentNode, ExecutionResult, GraphQLError, ObjectFieldNode, StringValueNode, visit
 from graphql.language import BREAK, Node, Visitor
 from starlette.websockets import WebSocket
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.schema.types.base_scalars import wrap_parser
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 from strawberry.types.scalar import ScalarDefinition
 
@@ -97,21 +96,19 @@ def _in_document(document: Node) -> DomainError | None:
     return literals.problem
 
 
-class InputGuard(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.operation_type is OperationType.SUBSCRIPTION and not isinstance(
-            getattr(context.context, "request", None), WebSocket
-        ):
-            # strawberry would run it as a query and fail on the stream it returns.
-            raise InvalidOperationTypeError(OperationType.SUBSCRIPTION)
-        problem = _in_variables(context.variables or {})
-        if problem is None and context.graphql_document is not None:
-            problem = _in_document(context.graphql_document)
-        if problem is not None:
-            # Setting the result skips execution; ErrorCodes gives it its code and field.
-            context.result = ExecutionResult(None, [GraphQLError(problem.message, original_error=problem)])
-        yield
+def guard(context: ExecutionContext) -> None:
+    """At execution, before any resolver: a refusal becomes the result, which skips execution (the error
+    gets its code and field from schema/errors.py)."""
+    if context.operation_type is OperationType.SUBSCRIPTION and not isinstance(
+        getattr(context.context, "request", None), WebSocket
+    ):
+        # strawberry would run it as a query and fail on the stream it returns.
+        raise InvalidOperationTypeError(OperationType.SUBSCRIPTION)
+    problem = _in_variables(context.variables or {})
+    if problem is None and context.graphql_document is not None:
+        problem = _in_document(context.graphql_document)
+    if problem is not None:
+        context.result = ExecutionResult(None, [GraphQLError(problem.message, original_error=problem)])
 
 
 def _bounded_datetime(text: str) -> datetime:

@@ -109,7 +109,7 @@ class TesseraGraphQL(GuardedGraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        # Syntax errors leave the schema before the ErrorCodes extension sees them; code them here.
+        # Syntax errors leave the schema before schema/request_rules.py codes them; code them here.
         if result.errors:
             result.errors = [coded(error) for error in result.errors]
         return await super().process_result(request, result)
