@@ -25,6 +25,7 @@ from schema.errors import TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.execution import LeanExecutionContext
 from schema.input_guard import BOUNDED_DATETIME
+from schema.inputs import build_inputs_in_one_pass
 from schema.leaderboards.mutations import LeaderboardMutations
 from schema.leaderboards.queries import LeaderboardQueries
 from schema.leaderboards.subscriptions import LeaderboardSubscriptions
@@ -109,7 +110,7 @@ def build_schema(settings: SchemaSettings) -> TesseraSchema:
     if not settings.introspection_enabled:
         rules.append(NoSchemaIntrospectionCustomRule)
     limits = Limits(settings.max_tokens, tuple(rules), hide_suggestions=settings.env == "production")
-    return TesseraSchema(
+    schema = TesseraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -118,3 +119,5 @@ def build_schema(settings: SchemaSettings) -> TesseraSchema:
         scalar_overrides={datetime: BOUNDED_DATETIME},
         execution_context_class=LeanExecutionContext,
     )
+    build_inputs_in_one_pass(schema)
+    return schema
