@@ -14,11 +14,12 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from arq.connections import ArqRedis
@@ -84,7 +85,91 @@ async def queue_notification(
 async def enqueue_delivery(arq: ArqRedis, keys: list[str]) -> None:
     """After the commit that queued these notifications: plans their pushes now (`plan`). What committed must
     not fail with it: with the database or Redis unavailable, the notifications stay unsent (or planned
-    without their jobs) and the sweeper hands them over later."""
+    without their jobs) and the sweeper hands them over later.
+
+    Like a group commit, the calls of one process share plan()'s statements: keys that arrive while plans
+    run (fifty jobs of a worker committing at once, each with its notification) wait for one to end, then
+    are planned together, PLAN_GROUP keys in one read, one write and one Redis round trip; a lone call is
+    planned at once. PLAN_GROUPS groups run at once, so that one's statements go out while another waits."""
+    if not keys:
+        return
+    group = _groups.get(arq)
+    if group is None:
+        group = _groups[arq] = _Group()
+    planned: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    group.waiting.append((keys, planned))
+    if group.running < PLAN_GROUPS:
+        group.running += 1
+        task = asyncio.create_task(_plan_waiting(arq, group))
+        group.tasks.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(group.tasks.discard)
+    await planned
+
+
+PLAN_GROUP = 25
+PLAN_GROUPS = 2
+
+
+@dataclass(slots=True)
+class _Group:
+    """The calls waiting to be planned, and the tasks planning them, of one Redis client (one process)."""
+
+    waiting: list[tuple[list[str], asyncio.Future[None]]] = field(default_factory=list)
+    running: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+_groups: WeakKeyDictionary[ArqRedis, _Group] = WeakKeyDictionary()
+
+
+async def _plan_waiting(arq: ArqRedis, group: _Group) -> None:
+    """Plans what waits, a group at a time, until nothing does; each caller learns how its group went."""
+    try:
+        while group.waiting:
+            taken = _take(group.waiting)
+            try:
+                await _plan_all(arq, [key for keys, _ in taken for key in keys])
+            except BaseException as exc:
+                _tell(taken, exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            _tell(taken, None)
+    finally:
+        group.running -= 1
+        if not group.running:  # only when cancelled: nobody else plans these
+            for _, planned in group.waiting:
+                planned.cancel()
+            group.waiting = []
+
+
+def _tell(calls: list[tuple[list[str], asyncio.Future[None]]], failure: BaseException | None) -> None:
+    """Ends the calls (still waiting) with their group's outcome: done, failed, or cancelled."""
+    for _, planned in calls:
+        if planned.done():
+            continue  # the caller was cancelled
+        if failure is None:
+            planned.set_result(None)
+        elif isinstance(failure, Exception):
+            planned.set_exception(failure)
+        else:
+            planned.cancel()
+
+
+def _take(
+    waiting: list[tuple[list[str], asyncio.Future[None]]],
+) -> list[tuple[list[str], asyncio.Future[None]]]:
+    """The first calls waiting, up to PLAN_GROUP keys (one call at least), taken off the list."""
+    count = keys = 0
+    while count < len(waiting) and keys < PLAN_GROUP:
+        keys += len(waiting[count][0])
+        count += 1
+    taken = waiting[:count]
+    del waiting[:count]
+    return taken
+
+
+async def _plan_all(arq: ArqRedis, keys: list[str]) -> None:
     for start in range(0, len(keys), PLAN_BATCH):
         try:
             await plan(arq, keys[start : start + PLAN_BATCH])
@@ -484,7 +569,11 @@ async def push_many(sender: Sender, jobs: Sequence[PushJob], max_tries: int) -> 
     Results are in the order of `jobs`."""
     if not jobs:
         return []
+    import time as _t
+
+    _t0 = _t.perf_counter()
     rows = await _to_push(jobs)
+    _t1 = _t.perf_counter()
     results: list[PushResult | None] = [None] * len(jobs)
     attempts: list[_Attempt] = []
     sends: list[tuple[int, Awaitable[Answer]]] = []
@@ -527,7 +616,10 @@ async def push_many(sender: Sender, jobs: Sequence[PushJob], max_tries: int) -> 
             continue
         customer_id = UUID(str(rows[job.notification_id, job.subscription_id]["customer_id"]))
         results[i] = _judge(job, answer, max_tries, attempts, customer_id)
+    _t2 = _t.perf_counter()
     await _record(attempts)
+    _t3 = _t.perf_counter()
+
     return [result for result in results if result is not None]
 
 
