@@ -64,6 +64,10 @@ return claimed
 """
 
 
+# Jobs are claimed a 1/CLAIM_SHARE of the slots at a time.
+CLAIM_SHARE = 4
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     """A job of a batch function, claimed and read: what arq would put in its ctx, and its arguments."""
@@ -106,7 +110,7 @@ class BatchClaimWorker(Worker):
         until = self.loop.time() + 1.0
         # Jobs claimed at a time: a quarter of the slots, so that a batch function's jobs run as a few batches
         # at once, one's sends going out while another waits for the database.
-        step = max(1, self.max_jobs // 4)
+        step = max(1, self.max_jobs // CLAIM_SHARE)
         while pending and self.allow_pick_jobs:
             wanted = min(len(pending), step)
             while self.max_jobs - self.job_counter < wanted:
