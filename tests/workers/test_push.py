@@ -619,3 +619,22 @@ async def test_concurrent_plans_are_planned_together_each_once(
 
     assert [await push_status(key) for key in keys] == ["queued"] * 6
     assert len(await push_job_ids(arq)) == 6
+
+
+async def test_the_daily_cap_counts_notifications_not_devices(
+    gql: GraphQL, settings: Settings, receiver: Receiver, arq: ArqRedis
+) -> None:
+    alice = await f.customer(gql)
+    phone, laptop = receiver.device(), receiver.device()
+    await register(gql, alice, phone)
+    await register(gql, alice, laptop)
+    await gql(PREFERENCES, {"input": {"dailyCap": 1}}, token=alice.token)
+    await notify(arq, alice, "challenge:1:a")
+    await run_worker(settings)
+    await notify(arq, alice, "challenge:1:b")
+    await run_worker(settings)
+
+    # The first notification reaches both devices; the second is one too many, on either.
+    assert len(receiver.payloads(phone)) == len(receiver.payloads(laptop)) == 1
+    tried = sorted((outcome, status or 0) for status, outcome in await attempts())
+    assert tried == [("capped", 0), ("capped", 0), ("delivered", 201), ("delivered", 201)]
