@@ -98,6 +98,8 @@ class BatchFunction:
 class BatchClaimWorker(Worker):
     def __init__(self, *args: Any, batch: BatchFunction | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if batch is not None and (self.on_job_start or self.on_job_end or self.after_job_end):
+            raise ValueError("a batch function's jobs run without arq's per-job hooks")
         self._claim: Any = None
         self.batch = batch
 
