@@ -572,11 +572,7 @@ async def push_many(sender: Sender, jobs: Sequence[PushJob], max_tries: int) -> 
     Results are in the order of `jobs`."""
     if not jobs:
         return []
-    import time as _t
-
-    _t0 = _t.perf_counter()
     rows = await _to_push(jobs)
-    _t1 = _t.perf_counter()
     results: list[PushResult | None] = [None] * len(jobs)
     attempts: list[_Attempt] = []
     sends: list[tuple[int, Awaitable[Answer]]] = []
@@ -619,10 +615,7 @@ async def push_many(sender: Sender, jobs: Sequence[PushJob], max_tries: int) -> 
             continue
         customer_id = UUID(str(rows[job.notification_id, job.subscription_id]["customer_id"]))
         results[i] = _judge(job, answer, max_tries, attempts, customer_id)
-    _t2 = _t.perf_counter()
     await _record(attempts)
-    _t3 = _t.perf_counter()
-
     return [result for result in results if result is not None]
 
 
