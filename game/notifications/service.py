@@ -93,10 +93,11 @@ async def enqueue_delivery(arq: ArqRedis, keys: list[str]) -> None:
     planned at once. PLAN_GROUPS groups run at once, so that one's statements go out while another waits."""
     if not keys:
         return
+    loop = asyncio.get_running_loop()
     group = _groups.get(arq)
-    if group is None:
-        group = _groups[arq] = _Group()
-    planned: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    if group is None or group.loop is not loop:  # a client used from another loop (tests) starts afresh
+        group = _groups[arq] = _Group(loop)
+    planned: asyncio.Future[None] = loop.create_future()
     group.waiting.append((keys, planned))
     if group.running < PLAN_GROUPS:
         group.running += 1
@@ -114,6 +115,7 @@ PLAN_GROUPS = 2
 class _Group:
     """The calls waiting to be planned, and the tasks planning them, of one Redis client (one process)."""
 
+    loop: asyncio.AbstractEventLoop
     waiting: list[tuple[list[str], asyncio.Future[None]]] = field(default_factory=list)
     running: int = 0
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
