@@ -98,8 +98,9 @@ class BatchFunction:
 class BatchClaimWorker(Worker):
     def __init__(self, *args: Any, batch: BatchFunction | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if batch is not None and (self.on_job_start or self.on_job_end or self.after_job_end):
-            raise ValueError("a batch function's jobs run without arq's per-job hooks")
+        hooks = self.on_job_start or self.on_job_end or self.after_job_end
+        if batch is not None and (hooks or self.allow_abort_jobs):
+            raise ValueError("a batch function's jobs run without arq's per-job hooks and aborts")
         self._claim: Any = None
         self.batch = batch
 
