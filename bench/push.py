@@ -11,9 +11,11 @@ notifications are inserted as the engine queues them (one inbox row per customer
 Timed, in turn, ROUNDS times (median reported):
 - worker: each notification's pushes are planned as the job that queued it plans them after its commit
   (`enqueue_delivery` with that one key, up to max_jobs at a time: preferences, devices, the mark, one
-  `push_notification` job per device and the live message), then a real arq worker (build_worker, as
-  `tessera worker` runs it, in this process, burst mode) drains the push jobs, each of which renders,
-  encrypts, signs and sends its push and records the attempt with the delivered marker;
+  `push_notification` job per device and the live message; calls that arrive while a plan runs are planned
+  together, as in a worker whose jobs commit at once), then a real arq worker (build_worker, as
+  `tessera worker` runs it, in this process, burst mode) drains the push jobs, the jobs claimed together
+  run as one batch: one read, the sends (each rendered, encrypted, signed), one statement recording the
+  attempts with the delivered markers, one Redis transaction finishing the jobs;
 - bare: the same number of `webpush_async` calls with the same payload size, one shared aiohttp session and
   the worker's concurrency (max_jobs), nothing else: the least any sender must do.
 """

@@ -14,8 +14,8 @@ from arq.worker import Worker, func
 from game.events.queue import BACKFILL_CHALLENGE, PROCESS_EVENT
 from game.notifications.campaigns import SEND_CAMPAIGN
 from game.notifications.push import Sender
-from game.notifications.service import DELIVER_NOTIFICATION, PUSH_NOTIFICATION
-from workers.claim import BatchClaimWorker
+from game.notifications.service import DELIVER_NOTIFICATION, PUSH_JOB_PREFIX, PUSH_NOTIFICATION
+from workers.claim import BatchClaimWorker, BatchFunction
 from workers.tasks import (
     backfill_challenge,
     close_leaderboard_seasons,
@@ -23,6 +23,7 @@ from workers.tasks import (
     expire_points,
     process_event,
     push_notification,
+    push_notifications,
     release_pending_points,
     requeue_unprocessed,
     send_campaign,
@@ -78,6 +79,16 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
             await session.close()
 
     timeout_s = settings.worker_job_timeout_s
+    # The push jobs a poll claims run together (one read, one write, one Redis round trip for them all), each
+    # with its own id, tries and back-off; push_notification runs one that arq's run_job takes instead.
+    pushes = BatchFunction(
+        PUSH_NOTIFICATION,
+        PUSH_JOB_PREFIX,
+        push_notifications,
+        timeout_s,
+        settings.push_max_tries + 1,
+        arity=2,
+    )
     return BatchClaimWorker(
         functions=[
             func(process_event, name=PROCESS_EVENT, timeout=timeout_s, max_tries=10),
@@ -114,4 +125,5 @@ def build_worker(settings: WorkerSettings, redis: ArqRedis, *, handle_signals: b
         # second run harmless, so a short retention lets the sweeper requeue a job that failed for good.
         keep_result=60,
         poll_delay=0.1,
+        batch=pushes,
     )

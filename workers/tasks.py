@@ -26,8 +26,11 @@ from game.notifications import campaigns
 from game.notifications import service as notifications
 from game.points import service as points
 from game.requeue import requeue_lost
+from game.sql import UNAVAILABLE
+from workers.claim import Claimed, Outcomes
 
 T = TypeVar("T")
+_DB_DOWN: tuple[type[Exception], ...] = (DBConnectionError, OperationalError, *UNAVAILABLE)
 
 
 async def process_event(ctx: dict[str, Any], event_id: int) -> str:
@@ -63,6 +66,20 @@ async def push_notification(ctx: dict[str, Any], notification_id: int, subscript
     if result.outcome is notifications.Pushed.RETRY:
         raise Retry(defer=result.retry_after_s)
     return result.outcome.value
+
+
+async def push_notifications(ctx: dict[str, Any], jobs: list[Claimed]) -> Outcomes:
+    """The push_notification jobs a poll claimed, run together (workers/claim.py): each as push_notification
+    runs it, with one read and one write for them all. With the database unavailable, they are tried again
+    after a back-off (the sends, if any went out, were not recorded: a push may then go twice)."""
+    settings = ctx["settings"]
+    pushes = [notifications.PushJob(int(job.args[0]), int(job.args[1]), job.job_try) for job in jobs]
+    try:
+        results = await notifications.push_many(ctx["push_sender"], pushes, settings.push_max_tries)
+    except _DB_DOWN:
+        return [float(min(job.job_try, 10)) for job in jobs]
+    retry = notifications.Pushed.RETRY
+    return [(r.retry_after_s or 0.0) if r.outcome is retry else None for r in results]
 
 
 async def send_campaign(ctx: dict[str, Any], campaign_id: int) -> int:

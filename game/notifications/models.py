@@ -68,8 +68,9 @@ class PushSubscription(Model):
     keys)."""
 
     id = fields.BigIntField(primary_key=True)
+    # Indexed: planning reads a customer's devices with every notification.
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
-        "models.Customer", related_name="push_subscriptions", on_delete=fields.CASCADE
+        "models.Customer", related_name="push_subscriptions", on_delete=fields.CASCADE, db_index=True
     )
     customer_id: UUID
     endpoint = fields.CharField(max_length=1000, unique=True)

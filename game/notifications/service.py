@@ -9,14 +9,17 @@ nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from arq.connections import ArqRedis
@@ -40,7 +43,7 @@ from game.notifications.models import (
 )
 from game.notifications.push import Answer, Sender, check_endpoint, check_keys
 from game.notifications.templates import KINDS, Category
-from game.sql import UNAVAILABLE, execute, fetch_all, fetch_one
+from game.sql import UNAVAILABLE, execute, fetch_all
 
 DELIVER_NOTIFICATION = "deliver_notification"
 PUSH_NOTIFICATION = "push_notification"
@@ -82,7 +85,93 @@ async def queue_notification(
 async def enqueue_delivery(arq: ArqRedis, keys: list[str]) -> None:
     """After the commit that queued these notifications: plans their pushes now (`plan`). What committed must
     not fail with it: with the database or Redis unavailable, the notifications stay unsent (or planned
-    without their jobs) and the sweeper hands them over later."""
+    without their jobs) and the sweeper hands them over later.
+
+    Like a group commit, the calls of one process share plan()'s statements: keys that arrive while plans
+    run (fifty jobs of a worker committing at once, each with its notification) wait for one to end, then
+    are planned together, PLAN_GROUP keys in one read, one write and one Redis round trip; a lone call is
+    planned at once. PLAN_GROUPS groups run at once, so that one's statements go out while another waits."""
+    if not keys:
+        return
+    loop = asyncio.get_running_loop()
+    group = _groups.get(arq)
+    if group is None or group.loop is not loop:  # a client used from another loop (tests) starts afresh
+        group = _groups[arq] = _Group(loop)
+    planned: asyncio.Future[None] = loop.create_future()
+    group.waiting.append((keys, planned))
+    if group.running < PLAN_GROUPS:
+        group.running += 1
+        task = asyncio.create_task(_plan_waiting(arq, group))
+        group.tasks.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(group.tasks.discard)
+    await planned
+
+
+PLAN_GROUP = 25
+PLAN_GROUPS = 2
+
+
+@dataclass(slots=True)
+class _Group:
+    """The calls waiting to be planned, and the tasks planning them, of one Redis client (one process)."""
+
+    loop: asyncio.AbstractEventLoop
+    waiting: list[tuple[list[str], asyncio.Future[None]]] = field(default_factory=list)
+    running: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+_groups: WeakKeyDictionary[ArqRedis, _Group] = WeakKeyDictionary()
+
+
+async def _plan_waiting(arq: ArqRedis, group: _Group) -> None:
+    """Plans what waits, a group at a time, until nothing does; each caller learns how its group went."""
+    try:
+        while group.waiting:
+            taken = _take(group.waiting)
+            try:
+                await _plan_all(arq, [key for keys, _ in taken for key in keys])
+            except BaseException as exc:
+                _tell(taken, exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            _tell(taken, None)
+    finally:
+        group.running -= 1
+        if not group.running:  # only when cancelled: nobody else plans these
+            for _, planned in group.waiting:
+                planned.cancel()
+            group.waiting = []
+
+
+def _tell(calls: list[tuple[list[str], asyncio.Future[None]]], failure: BaseException | None) -> None:
+    """Ends the calls (still waiting) with their group's outcome: done, failed, or cancelled."""
+    for _, planned in calls:
+        if planned.done():
+            continue  # the caller was cancelled
+        if failure is None:
+            planned.set_result(None)
+        elif isinstance(failure, Exception):
+            planned.set_exception(failure)
+        else:
+            planned.cancel()
+
+
+def _take(
+    waiting: list[tuple[list[str], asyncio.Future[None]]],
+) -> list[tuple[list[str], asyncio.Future[None]]]:
+    """The first calls waiting, up to PLAN_GROUP keys (one call at least), taken off the list."""
+    count = keys = 0
+    while count < len(waiting) and keys < PLAN_GROUP:
+        keys += len(waiting[count][0])
+        count += 1
+    taken = waiting[:count]
+    del waiting[:count]
+    return taken
+
+
+async def _plan_all(arq: ArqRedis, keys: list[str]) -> None:
     for start in range(0, len(keys), PLAN_BATCH):
         try:
             await plan(arq, keys[start : start + PLAN_BATCH])
@@ -260,12 +349,17 @@ _TO_PLAN = (
     "LEFT JOIN push_subscription s ON s.customer_id = n.customer_id "
     "WHERE n.key IN ({keys}) ORDER BY n.id, s.id"
 )
+# The delivered marker by a join on its unique index: an EXISTS here is planned as a hashed subplan that
+# reads every delivery (four times the statement's cost at a few thousand rows, growing with the table).
 _TO_PUSH = (
-    "SELECT s.endpoint, s.p256dh, s.auth, n.customer_id, n.kind, n.payload, n.created_at, c.locale, "
-    "c.timezone, p.daily_cap, EXISTS (SELECT 1 FROM push_delivery d WHERE d.notification_id = n.id "
-    "AND d.subscription_id = s.id) AS delivered "
-    "FROM push_subscription s JOIN notification n ON n.id = $1 JOIN customer c ON c.id = n.customer_id "
-    "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id WHERE s.id = $2"
+    "WITH j (notification_id, subscription_id) AS (VALUES {jobs}) "
+    "SELECT j.notification_id, j.subscription_id, s.endpoint, s.p256dh, s.auth, n.customer_id, n.kind, "
+    "n.payload, n.created_at, c.locale, c.timezone, p.daily_cap, d.id IS NOT NULL AS delivered "
+    "FROM j JOIN push_subscription s ON s.id = j.subscription_id JOIN notification n "
+    "ON n.id = j.notification_id JOIN customer c ON c.id = n.customer_id "
+    "LEFT JOIN push_delivery d ON d.notification_id = j.notification_id "
+    "AND d.subscription_id = j.subscription_id "
+    "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id"
 )
 
 
@@ -424,8 +518,11 @@ async def requeue_pushes(arq: ArqRedis, older_than: timedelta, within: timedelta
     return len(rows)
 
 
+PUSH_JOB_PREFIX = "push:"
+
+
 def push_job_id(key: str, subscription_id: int) -> str:
-    return f"push:{key}:{subscription_id}"
+    return f"{PUSH_JOB_PREFIX}{key}:{subscription_id}"
 
 
 class Pushed(StrEnum):
@@ -444,109 +541,206 @@ class PushResult:
     retry_after_s: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PushJob:
+    """One push job: a notification to a device, on its `job_try`th try (1 the first)."""
+
+    notification_id: int
+    subscription_id: int
+    job_try: int
+
+
 async def push(
     sender: Sender, notification_id: int, subscription_id: int, job_try: int, max_tries: int
 ) -> PushResult:
     """Sends one notification to one device, once; every try is recorded in `push_attempt`."""
-    row = await fetch_one(_TO_PUSH, notification_id, subscription_id)
-    if row is None:
-        return PushResult(Pushed.NO_DEVICE)  # unsubscribed, deleted after a 410, or no such notification
-    if row["delivered"]:
-        return PushResult(Pushed.ALREADY)
-    customer_id = UUID(str(row["customer_id"]))
-    now = datetime.now(UTC)
-    if row["daily_cap"] is not None:
-        if await _pushed_today(customer_id, ZoneInfo(row["timezone"]), now) >= row["daily_cap"]:
-            await _attempt(notification_id, subscription_id, None, PushOutcome.CAPPED, "daily cap reached")
-            return PushResult(Pushed.CAPPED)
-    kind = NotificationKind(row["kind"])
-    said = message(notification_id, kind, _json(row["payload"]), _moment(row["created_at"]), row["locale"])
-    data = json.dumps(said, separators=(",", ":"))
-    about = KINDS[kind]
-    answer = await sender.send(
-        row["endpoint"], row["p256dh"], row["auth"], data, about.ttl_s, about.urgency.value, about.topic
-    )
-    return await _record(notification_id, subscription_id, customer_id, answer, job_try, max_tries)
+    [result] = await push_many(sender, [PushJob(notification_id, subscription_id, job_try)], max_tries)
+    return result
 
 
-async def _record(
-    notification_id: int,
-    subscription_id: int,
-    customer_id: UUID,
-    answer: Answer,
-    job_try: int,
-    max_tries: int,
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    job: PushJob
+    status: int | None
+    outcome: PushOutcome
+    reason: str
+    customer_id: UUID | None = None  # with DELIVERED: the marker's
+
+
+async def push_many(sender: Sender, jobs: Sequence[PushJob], max_tries: int) -> list[PushResult]:
+    """Runs push jobs together, each as `push` runs it alone: one statement reads what they all need, their
+    sends run concurrently over the sender's session, and one more records every attempt with the delivered
+    markers and the deletion of gone subscriptions. A job whose marker is there (a replay) sends nothing.
+    Results are in the order of `jobs`."""
+    if not jobs:
+        return []
+    rows = await _to_push(jobs)
+    results: list[PushResult | None] = [None] * len(jobs)
+    attempts: list[_Attempt] = []
+    sends: list[tuple[int, Awaitable[Answer]]] = []
+    texts: dict[int, str] = {}  # a notification to several devices is rendered once
+    capped = _DailyCaps(datetime.now(UTC))
+    for i, job in enumerate(jobs):
+        row = rows.get((job.notification_id, job.subscription_id))
+        if row is None:
+            results[i] = PushResult(Pushed.NO_DEVICE)  # unsubscribed, deleted after a 410, or no notification
+            continue
+        if row["delivered"]:
+            results[i] = PushResult(Pushed.ALREADY)
+            continue
+        if row["daily_cap"] is not None and await capped.reached(row, job.notification_id):
+            attempts.append(_Attempt(job, None, PushOutcome.CAPPED, "daily cap reached"))
+            results[i] = PushResult(Pushed.CAPPED)
+            continue
+        kind = NotificationKind(row["kind"])
+        data = texts.get(job.notification_id)
+        if data is None:
+            created = _moment(row["created_at"])
+            said = message(job.notification_id, kind, _json(row["payload"]), created, row["locale"])
+            data = texts[job.notification_id] = json.dumps(said, separators=(",", ":"))
+        about = KINDS[kind]
+        send = sender.send(
+            row["endpoint"], row["p256dh"], row["auth"], data, about.ttl_s, about.urgency.value, about.topic
+        )
+        sends.append((i, send))
+    answers = await asyncio.gather(*(send for _, send in sends), return_exceptions=True)
+    for (i, _), answer in zip(sends, answers, strict=True):
+        job = jobs[i]
+        if isinstance(answer, BaseException):
+            if not isinstance(answer, Exception):
+                raise answer  # cancelled: the jobs run again
+            # Not an answer of the push service (a stored key that cannot be used, say): recorded as failed,
+            # not tried again, as arq fails a job that raises.
+            log.error("push %s to %s failed", job.notification_id, job.subscription_id, exc_info=answer)
+            answer = Answer(None, f"{type(answer).__name__}: {answer}"[:300])
+            results[i] = _judge(job, answer, 1, attempts, None)
+            continue
+        customer_id = UUID(str(rows[job.notification_id, job.subscription_id]["customer_id"]))
+        results[i] = _judge(job, answer, max_tries, attempts, customer_id)
+    await _record(attempts)
+    return [result for result in results if result is not None]
+
+
+def _judge(
+    job: PushJob, answer: Answer, max_tries: int, attempts: list[_Attempt], customer_id: UUID | None
 ) -> PushResult:
+    """What the push service's answer means for the job, and the attempt to record."""
     status = answer.status
     if status is not None and 200 <= status < 300:
-        await _attempt(
-            notification_id,
-            subscription_id,
-            status,
-            PushOutcome.DELIVERED,
-            answer.reason,
-            _DELIVERED,
-            customer_id,
-        )
+        attempts.append(_Attempt(job, status, PushOutcome.DELIVERED, answer.reason, customer_id))
         return PushResult(Pushed.DELIVERED)
     if status in (404, 410):
-        await _attempt(notification_id, subscription_id, status, PushOutcome.GONE, answer.reason, _GONE)
+        attempts.append(_Attempt(job, status, PushOutcome.GONE, answer.reason))
         return PushResult(Pushed.GONE)
     transient = status is None or status == 429 or status >= 500
-    if transient and job_try < max_tries:
-        await _attempt(notification_id, subscription_id, status, PushOutcome.RETRY, answer.reason)
-        backoff = min(2.0 ** (job_try - 1), 300.0)
+    if transient and job.job_try < max_tries:
+        attempts.append(_Attempt(job, status, PushOutcome.RETRY, answer.reason))
+        backoff = min(2.0 ** (job.job_try - 1), 300.0)
         wait = answer.retry_after_s if answer.retry_after_s is not None else backoff
         return PushResult(Pushed.RETRY, min(wait, 3600.0))
-    await _attempt(notification_id, subscription_id, status, PushOutcome.FAILED, answer.reason)
+    attempts.append(_Attempt(job, status, PushOutcome.FAILED, answer.reason))
     return PushResult(Pushed.FAILED)
 
 
-# The statements recorded with an attempt: $1-$6 are the attempt's own parameters, $7 on the extra ones.
-_DELIVERED = (
-    "INSERT INTO push_delivery (notification_id, subscription_id, customer_id, delivered_at) "
-    "VALUES ($1, $2, $7, $6) ON CONFLICT (notification_id, subscription_id) DO NOTHING"
-)
-_GONE = "DELETE FROM push_subscription WHERE id = $2"
-_ATTEMPT = (
-    "INSERT INTO push_attempt (notification_id, subscription_id, status, outcome, reason, created_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6)"
-)
+async def _to_push(jobs: Sequence[PushJob]) -> dict[tuple[int, int], dict[str, Any]]:
+    """What each job needs, by (notification, subscription); a job without its row has nothing to push."""
+    pairs = ", ".join(
+        f"(CAST(${2 * n + 1} AS BIGINT), CAST(${2 * n + 2} AS BIGINT))" for n in range(len(jobs))
+    )
+    params = [value for job in jobs for value in (job.notification_id, job.subscription_id)]
+    rows = await fetch_all(get_connection("default"), _TO_PUSH.format(jobs=pairs), *params)
+    return {(int(row["notification_id"]), int(row["subscription_id"])): row for row in rows}
 
 
-async def _attempt(
-    notification_id: int,
-    subscription_id: int,
-    status: int | None,
-    outcome: PushOutcome,
-    reason: str,
-    with_it: str | None = None,
-    *more: Any,
-) -> None:
-    """Records the attempt and, atomically with it, `with_it` (the delivered marker, the deletion of a gone
-    subscription), which takes the attempt's parameters and `more` after them. On PostgreSQL that is one
-    statement (a data-modifying CTE), so one round trip; SQLite has no such CTE: a transaction of two."""
-    params = (notification_id, subscription_id, status, outcome.value, reason[:300], datetime.now(UTC), *more)
-    conn = get_connection("default")
-    if with_it is None:
-        await execute(conn, _ATTEMPT, *params[:6])
-    elif conn.capabilities.dialect == "postgres":
-        # Every parameter must appear in the one statement: PostgreSQL infers each one's type from its use.
-        await execute(conn, f"WITH done AS ({with_it}) {_ATTEMPT}", *params)
-    else:
-        async with in_transaction() as tx:
-            await execute(tx, _ATTEMPT, *params[:6])
-            # SQLite's placeholders are positional: the parameters in the order the statement uses them.
-            await execute(tx, with_it, *(params[int(n) - 1] for n in re.findall(r"\$(\d+)", with_it)))
+class _DailyCaps:
+    """The daily caps of the customers of one run of push jobs: what each pushed since their local midnight,
+    read once, and what the run itself sends, so that pushes running together cannot overshoot a cap."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.pushed: dict[UUID, set[int]] = {}
+
+    async def reached(self, row: dict[str, Any], notification_id: int) -> bool:
+        """Whether the notification may not go out (a new one past the cap); else counts it as pushed."""
+        customer_id = UUID(str(row["customer_id"]))
+        pushed = self.pushed.get(customer_id)
+        if pushed is None:
+            pushed = await _pushed_today(customer_id, ZoneInfo(row["timezone"]), self.now)
+            self.pushed[customer_id] = pushed
+        if notification_id in pushed:
+            return False  # another device of a notification already counted
+        if len(pushed) >= row["daily_cap"]:
+            return True
+        pushed.add(notification_id)
+        return False
 
 
-async def _pushed_today(customer_id: UUID, tz: ZoneInfo, now: datetime) -> int:
-    """Notifications pushed to the customer since their local midnight (one per notification, not device)."""
+async def _pushed_today(customer_id: UUID, tz: ZoneInfo, now: datetime) -> set[int]:
+    """The notifications pushed to the customer since their local midnight."""
     midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz).astimezone(UTC)
-    row = await fetch_one(
-        "SELECT COUNT(DISTINCT notification_id) AS n FROM push_delivery "
-        "WHERE customer_id = $1 AND delivered_at >= $2",
+    rows = await fetch_all(
+        get_connection("default"),
+        "SELECT DISTINCT notification_id FROM push_delivery WHERE customer_id = $1 AND delivered_at >= $2",
         customer_id,
         midnight,
     )
-    return int(row["n"]) if row else 0
+    return {int(row["notification_id"]) for row in rows}
+
+
+_ATTEMPTS = (
+    "INSERT INTO push_attempt (notification_id, subscription_id, status, outcome, reason, created_at) "
+)
+_DELIVERIES = (
+    "INSERT INTO push_delivery (notification_id, subscription_id, customer_id, delivered_at) "
+    "VALUES {rows} ON CONFLICT (notification_id, subscription_id) DO NOTHING"
+)
+_GONE = "DELETE FROM push_subscription WHERE id IN ({ids})"
+
+
+async def _record(attempts: list[_Attempt]) -> None:
+    """Records the attempts and, atomically with them, the delivered markers and the deletion of the gone
+    subscriptions. On PostgreSQL that is one statement (data-modifying CTEs), so one round trip whatever the
+    number of attempts; SQLite has no such CTE: a transaction of up to three."""
+    if not attempts:
+        return
+    now = datetime.now(UTC)
+    params: list[Any] = []
+
+    def values(rows: list[tuple[Any, ...]]) -> str:
+        """`(… ), (…)` with a numbered placeholder per value, the values added to `params` in order."""
+        out = []
+        for row in rows:
+            start = len(params)
+            params.extend(row)
+            out.append("(" + ", ".join(f"${start + n}" for n in range(1, len(row) + 1)) + ")")
+        return ", ".join(out)
+
+    delivered = [
+        (a.job.notification_id, a.job.subscription_id, a.customer_id, now)
+        for a in attempts
+        if a.outcome is PushOutcome.DELIVERED
+    ]
+    gone = [a.job.subscription_id for a in attempts if a.outcome is PushOutcome.GONE]
+    statements = []
+    if delivered:
+        statements.append(_DELIVERIES.format(rows=values(delivered)))
+    if gone:
+        params.extend(gone)
+        ids = ", ".join(f"${n}" for n in range(len(params) - len(gone) + 1, len(params) + 1))
+        statements.append(_GONE.format(ids=ids))
+    tried = [
+        (a.job.notification_id, a.job.subscription_id, a.status, a.outcome.value, a.reason[:300], now)
+        for a in attempts
+    ]
+    statements.append(_ATTEMPTS + "VALUES " + values(tried))
+    conn = get_connection("default")
+    if conn.capabilities.dialect == "postgres":
+        *first, last = statements
+        ctes = ", ".join(f"s{n} AS ({sql})" for n, sql in enumerate(first))
+        await execute(conn, f"WITH {ctes} {last}" if ctes else last, *params)
+        return
+    # SQLite's placeholders are positional: each statement takes its own parameters, in order.
+    async with in_transaction() as tx:
+        for sql in statements:
+            numbers = [int(n) for n in re.findall(r"\$(\d+)", sql)]
+            await execute(tx, sql, *(params[n - 1] for n in numbers))

@@ -8,6 +8,7 @@ deferred retries included, is empty) or as the worker's tasks called with a ctx.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest_asyncio
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.jobs import Job
 from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
@@ -24,7 +27,7 @@ from app.settings import Settings
 from game.customers.tags import set_tags
 from game.notifications.models import Notification, NotificationKind, PushAttempt, PushSubscription
 from game.notifications.push import Sender
-from game.notifications.service import enqueue_delivery, queue_notification
+from game.notifications.service import Pushed, PushJob, enqueue_delivery, push_many, queue_notification
 from tests import factories as f
 from tests.challenge_helpers import process_all
 from tests.graphql import GraphQL
@@ -487,3 +490,151 @@ async def test_a_scheduled_campaign_waits_for_its_time(gql: GraphQL, arq: ArqRed
     assert sent["sendCampaign"]["status"] == "SCHEDULED"
     [job] = await queued(arq, "send_campaign")
     assert abs(job.score - at.timestamp() * 1000) < 1000
+
+
+# ------------------------------------------------------------------------- push jobs run as one batch
+# The worker runs the push jobs a poll claims together (workers/claim.py, push_many): one read, concurrent
+# sends, one statement recording every attempt, one Redis pipeline finishing the jobs. Each job keeps its own
+# outcome, try count and back-off.
+
+
+async def push_job_ids(arq: ArqRedis) -> list[str]:
+    return sorted(job.job_id for job in await queued(arq, "push_notification") if job.job_id)
+
+
+async def test_one_batch_delivers_retries_and_drops_each_job_on_its_own_answer(
+    gql: GraphQL, settings: Settings, receiver: Receiver, arq: ArqRedis, redis: Redis
+) -> None:
+    alice = await f.customer(gql)
+    devices = [receiver.device() for _ in range(4)]
+    subscriptions = [await register(gql, alice, device) for device in devices]
+    fine, gone, busy, also_fine = devices
+    receiver.answer(gone, (410, {}))
+    receiver.answer(busy, (429, {"Retry-After": "120"}))
+    await notify(arq, alice)
+    ids = await push_job_ids(arq)
+    assert len(ids) == 4
+
+    pool = ArqRedis.from_url(settings.redis_url)
+    worker = build_worker(settings, pool, handle_signals=False)
+    try:
+        worker.ctx.update(redis=pool, settings=settings)
+        assert worker.on_startup is not None
+        await worker.on_startup(worker.ctx)
+        await worker.start_jobs([job_id.encode() for job_id in ids])
+        # Claimed together, run as one task.
+        assert sorted(worker.tasks) == ids
+        [batch] = set(worker.tasks.values())
+        await batch
+        assert worker.on_shutdown is not None
+        await worker.on_shutdown(worker.ctx)
+    finally:
+        await pool.aclose()
+
+    for device in (fine, also_fine):
+        assert len(receiver.payloads(device)) == 1
+    assert receiver.payloads(gone) == receiver.payloads(busy) == []
+    assert sorted(await attempts()) == [(201, "delivered"), (201, "delivered"), (410, "gone"), (429, "retry")]
+    assert len((await gql(DEVICES, token=alice.token))["pushSubscriptions"]) == 3
+    assert (worker.jobs_complete, worker.jobs_retried, worker.jobs_failed) == (3, 1, 0)
+    # Only the 429's job is left, its try counted, due after its Retry-After, no longer in progress.
+    [left] = await queued(arq, "push_notification")
+    assert left.job_id is not None
+    assert left.job_id.endswith(f":{subscriptions[2]}")
+    assert left.score >= (datetime.now(UTC) + timedelta(seconds=110)).timestamp() * 1000
+    assert await redis.get(retry_key_prefix + left.job_id) == b"1"
+    assert await redis.exists(*(in_progress_key_prefix + job_id for job_id in ids)) == 0
+    assert await redis.exists(*(job_key_prefix + job_id for job_id in ids if job_id != left.job_id)) == 0
+
+
+async def test_a_batch_that_died_after_recording_its_pushes_is_run_again_without_pushing_twice(
+    gql: GraphQL, settings: Settings, receiver: Receiver, arq: ArqRedis, redis: Redis
+) -> None:
+    alice = await f.customer(gql)
+    devices = [receiver.device() for _ in range(3)]
+    for device in devices:
+        await register(gql, alice, device)
+    await notify(arq, alice)
+    jobs = await queued(arq, "push_notification")
+    assert len(jobs) == 3
+    # A worker claimed the jobs (in progress, a try counted), sent two of them and recorded those sends,
+    # then died before telling Redis: the jobs are still queued, and run again once their claim expires.
+    async with aiohttp.ClientSession() as session:
+        sender = Sender(session, settings.vapid_private_key, settings.vapid_subject, settings.push_timeout_s)
+        pushed = [PushJob(*job.args, job_try=1) for job in jobs[:2]]
+        results = await push_many(sender, pushed, settings.push_max_tries)
+    assert [r.outcome for r in results] == [Pushed.DELIVERED, Pushed.DELIVERED]
+    for job in jobs:
+        assert job.job_id is not None
+        await redis.incr(retry_key_prefix + job.job_id)
+
+    await run_worker(settings)
+
+    for device in devices:
+        assert len(receiver.payloads(device)) == 1
+    assert receiver.requests == 3
+    assert await attempts() == [(201, "delivered")] * 3
+    assert await queued(arq, "push_notification") == []
+
+
+async def test_a_push_job_past_its_tries_is_failed_by_arq_not_run(
+    gql: GraphQL, settings: Settings, receiver: Receiver, arq: ArqRedis, redis: Redis
+) -> None:
+    alice = await f.customer(gql)
+    device = receiver.device()
+    await register(gql, alice, device)
+    await notify(arq, alice)
+    [job] = await queued(arq, "push_notification")
+    assert job.job_id is not None
+    # Tried as often as allowed (the last spare try included), by workers that died each time.
+    await redis.set(retry_key_prefix + job.job_id, settings.push_max_tries + 1)
+
+    await run_worker(settings)
+
+    assert receiver.requests == 0
+    assert await attempts() == []
+    info = await Job(job.job_id, arq).result_info()
+    assert info is not None
+    assert info.success is False
+    assert "max 4 retries exceeded" in str(info.result)
+
+
+async def test_concurrent_plans_are_planned_together_each_once(
+    gql: GraphQL, receiver: Receiver, arq: ArqRedis
+) -> None:
+    customers = [await f.customer(gql) for _ in range(6)]
+    keys = []
+    for n, customer in enumerate(customers):
+        await register(gql, customer, receiver.device())
+        async with in_transaction() as conn:
+            payload = {"challenge_id": 1, "title": REGULAR, "points": 50}
+            key = f"challenge:1:{n}"
+            await queue_notification(
+                conn, UUID(customer.id), key, NotificationKind.CHALLENGE_COMPLETED, payload
+            )
+        keys.append(key)
+
+    # As jobs committing at once plan their notifications; a key planned twice is planned once.
+    await asyncio.gather(*(enqueue_delivery(arq, [key]) for key in [*keys, keys[0]]))
+
+    assert [await push_status(key) for key in keys] == ["queued"] * 6
+    assert len(await push_job_ids(arq)) == 6
+
+
+async def test_the_daily_cap_counts_notifications_not_devices(
+    gql: GraphQL, settings: Settings, receiver: Receiver, arq: ArqRedis
+) -> None:
+    alice = await f.customer(gql)
+    phone, laptop = receiver.device(), receiver.device()
+    await register(gql, alice, phone)
+    await register(gql, alice, laptop)
+    await gql(PREFERENCES, {"input": {"dailyCap": 1}}, token=alice.token)
+    await notify(arq, alice, "challenge:1:a")
+    await run_worker(settings)
+    await notify(arq, alice, "challenge:1:b")
+    await run_worker(settings)
+
+    # The first notification reaches both devices; the second is one too many, on either.
+    assert len(receiver.payloads(phone)) == len(receiver.payloads(laptop)) == 1
+    tried = sorted((outcome, status or 0) for status, outcome in await attempts())
+    assert tried == [("capped", 0), ("capped", 0), ("delivered", 201), ("delivered", 201)]
