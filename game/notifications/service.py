@@ -356,7 +356,10 @@ _TO_PUSH = (
     "SELECT j.notification_id, j.subscription_id, s.endpoint, s.p256dh, s.auth, n.customer_id, n.kind, "
     "n.payload, n.created_at, c.locale, c.timezone, p.daily_cap, d.id IS NOT NULL AS delivered "
     "FROM j JOIN push_subscription s ON s.id = j.subscription_id JOIN notification n "
-    "ON n.id = j.notification_id JOIN customer c ON c.id = n.customer_id "
+    # The device must still be the notification's customer's: an endpoint registered again by another
+    # customer (the browser profile now signed in as them) moves to them, and a push of the first
+    # customer's still queued (deferred, retrying) finds no device.
+    "ON n.id = j.notification_id AND n.customer_id = s.customer_id JOIN customer c ON c.id = n.customer_id "
     "LEFT JOIN push_delivery d ON d.notification_id = j.notification_id "
     "AND d.subscription_id = j.subscription_id "
     "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id"

@@ -325,6 +325,29 @@ async def test_a_replayed_job_pushes_once(
     assert receiver.requests == 1
 
 
+async def test_a_pending_push_never_reaches_the_device_once_it_moved_to_another_customer(
+    gql: GraphQL, receiver: Receiver, task_ctx: dict[str, Any], arq: ArqRedis
+) -> None:
+    # A browser profile signed in as Alice, then as Bob: the endpoint moves to Bob, and a push of Alice's
+    # still queued (deferred, retrying) must not reach it.
+    alice, bob = await f.customer(gql), await f.customer(gql)
+    device = receiver.device()
+    subscription_id = int(await register(gql, alice, device))
+    await notify(arq, alice)
+    [job] = await queued(arq, "push_notification")
+    notification_id, _ = job.args
+    assert int(await register(gql, bob, device)) == subscription_id  # the same device, now Bob's
+
+    assert await push_notification(task_ctx, notification_id, subscription_id) == "no_device"
+
+    assert receiver.requests == 0
+    bobs = await notify(arq, bob, key="challenge:1:2")
+    [job] = [j for j in await queued(arq, "push_notification") if j.args[0] != notification_id]
+    assert await push_notification(task_ctx, job.args[0], subscription_id) == "delivered"
+    assert len(receiver.payloads(device)) == 1
+    assert await push_status(bobs) is not None
+
+
 async def test_a_push_job_lost_with_redis_is_enqueued_again_by_the_sweeper_and_pushes_once(
     gql: GraphQL,
     settings: Settings,
