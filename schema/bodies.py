@@ -45,7 +45,8 @@ def _no_constant(name: str) -> None:
 
 def decode_object(data: str | bytes) -> dict[str, Any]:
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _nesting(raw) > MAX_BODY_DEPTH:
+    # A body cannot nest deeper than it has opening brackets: most have too few to be scanned at all.
+    if raw.count(b"[") + raw.count(b"{") > MAX_BODY_DEPTH and _nesting(raw) > MAX_BODY_DEPTH:
         raise HTTPException(400, f"the request body nests deeper than {MAX_BODY_DEPTH} levels")
     try:
         value = json.loads(data, parse_float=_finite, parse_constant=_no_constant)
