@@ -12,7 +12,8 @@ For the live season of each board:
 4. Redis, one script: the customers opted out meanwhile are taken out of `:next`, which is renamed over
    the live set; the marker is dropped and the board marked ready. A reader sees the old board or the new
    one, never half of one, and no update mirrored during the rebuild is lost.
-The opt-out set is rebuilt first, the same way, so the boards keep opted-out customers off.
+The opt-out set is rebuilt first, so the boards keep opted-out customers off: opt-outs and opt-ins that land
+while it is read from the database are journaled and applied to the new set as it is swapped in.
 """
 
 from __future__ import annotations
@@ -82,17 +83,51 @@ class Rebuilt:
     repaired: int  # rows of leaderboard_score that differed from the truth
 
 
-async def rebuild_opt_outs(redis: Redis) -> None:
+# KEYS: the new set, opt-outs, marker, journal, ready; ARGV: token -> 1, or 0 if the marker is not ours
+_SWAP_OPT_OUTS = """
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+for _, change in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+  local id = string.sub(change, 2)
+  if string.sub(change, 1, 1) == '+' then
+    redis.call('SADD', KEYS[1], id)
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+else
+  redis.call('DEL', KEYS[2])
+end
+redis.call('DEL', KEYS[3], KEYS[4])
+redis.call('SET', KEYS[5], '1')
+return 1
+"""
+
+
+async def rebuild_opt_outs(redis: Redis, read: Callable[[], Awaitable[None]] | None = None) -> None:
+    """The opt-out set from the database. Changes that land meanwhile are journaled by store.hide and
+    store.show from the moment the marker is set, and applied to the new set in the script that swaps it
+    in: a change whose Redis write came before the marker had committed before the database was read.
+    `read`, if given, runs right after the database is read (tests interleave changes there)."""
+    token = uuid.uuid4().hex
+    marker, journal = store.OPT_OUT_REBUILDING, store.OPT_OUT_JOURNAL
+    if not await redis.set(marker, token, nx=True, px=MARKER_TTL_MS):
+        return  # another process is rebuilding them, from the same database
+    await redis.delete(journal)
     ids = await opted_out_ids()
-    tmp = f"{store.OPT_OUT}:rebuild:{uuid.uuid4().hex}"
-    async with redis.pipeline(transaction=True) as pipe:
-        if ids:
-            pipe.sadd(tmp, *ids)
-            pipe.rename(tmp, store.OPT_OUT)
-        else:
-            pipe.delete(store.OPT_OUT)
-        pipe.set(OPT_OUT_READY, "1")
-        await pipe.execute()
+    if read is not None:
+        await read()
+    tmp = f"{store.OPT_OUT}:rebuild:{token}"
+    for i in range(0, len(ids), BATCH):
+        await redis.sadd(tmp, *ids[i : i + BATCH])  # type: ignore[misc]
+    keys = [tmp, store.OPT_OUT, marker, journal, OPT_OUT_READY]
+    if not await redis.eval(_SWAP_OPT_OUTS, len(keys), *keys, token):  # type: ignore[misc]
+        message = "the opt-out rebuild outlived its marker; run it again"
+        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE, message)
 
 
 async def repair(board: Leaderboard, season: Season) -> int:

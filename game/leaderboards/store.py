@@ -5,6 +5,8 @@
     lb:rebuild:<board>:<season>  set while a rebuild builds `:next` (its token, with a time to live)
     lb:names                     hash: customer id -> the name boards show (and `written:<board>:<season>`)
     lb:optout                    set: customers hidden from every board
+    lb:optout:rebuilding         set while the opt-out set is rebuilt (its token, with a time to live)
+    lb:optout:journal            list: the opt-outs (+id) and opt-ins (-id) made meanwhile, in order
     lb:ready:<board>:<season>    set once the season's set was built: the sweeper rebuilds those missing
     lb:changed:<board>           pub/sub channel: a board moved (the subscription reads the top itself)
 
@@ -180,11 +182,24 @@ def _write(pipe: Any, s: Standing) -> None:
     pipe.eval(_MIRROR, len(keys), *keys, s.customer_id, repr(s.packed), s.name)
 
 
+# While the opt-out set is rebuilt from the database (game/leaderboards/rebuild.py), every opt-out and opt-in
+# is also written down here, in order, for the rebuild to apply to the set it swaps in.
+OPT_OUT_REBUILDING = "lb:optout:rebuilding"
+OPT_OUT_JOURNAL = "lb:optout:journal"
+
+# KEYS: rebuilding marker, journal; ARGV: '+' or '-' and the customer id
+_JOURNAL = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+return 1
+"""
+
+
 async def hide(redis: Redis, customer_id: str, seasons: Iterable[tuple[str, str]]) -> None:
     """Opt-out: off every board (board key, season) at once (MULTI), the sets being rebuilt included,
     and kept off by the mirror script (and by the rebuild's swap)."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.sadd(OPT_OUT, customer_id)
+        pipe.eval(_JOURNAL, 2, OPT_OUT_REBUILDING, OPT_OUT_JOURNAL, f"+{customer_id}")
         for board, season in seasons:
             pipe.zrem(board_key(board, season), customer_id)
             pipe.zrem(next_key(board, season), customer_id)
@@ -195,6 +210,7 @@ async def show(redis: Redis, customer_id: str, standings: Iterable[Standing]) ->
     """Opt-in: back on every board with the scores the database holds."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.srem(OPT_OUT, customer_id)
+        pipe.eval(_JOURNAL, 2, OPT_OUT_REBUILDING, OPT_OUT_JOURNAL, f"-{customer_id}")
         for s in standings:
             _write(pipe, s)
         await pipe.execute()

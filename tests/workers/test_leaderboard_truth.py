@@ -20,7 +20,7 @@ from game.customers.models import Customer
 from game.earn.service import upsert_rule
 from game.errors import DomainError, ErrorCode
 from game.leaderboards.models import LeaderboardScore
-from game.leaderboards.rebuild import rebuild
+from game.leaderboards.rebuild import rebuild, rebuild_opt_outs
 from tests import factories as f
 from tests.challenge_helpers import process_all, published_challenge
 from tests.graphql import GraphQL
@@ -226,6 +226,36 @@ async def test_updates_and_opt_outs_that_land_during_a_rebuild_survive_its_swap(
     again = await rebuild(redis, ZoneInfo(settings.programme_timezone), "points")
     assert again["points"].repaired == 0
     assert rows((await gql(PAGE, {"key": "points"}, token=ann.token))["leaderboard"]) == after
+
+
+async def test_opt_outs_and_opt_ins_that_land_while_the_opt_outs_are_rebuilt_survive_the_swap(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, s = await shop(gql)
+    await board(gql, marketer)
+    ann, bob, cat = [await s.customer(n) for n in ("Ann", "Bob", "Cat")]
+    await s.buy(ann, 30, ago(30))
+    await s.buy(bob, 20, ago(20))
+    await s.buy(cat, 10, ago(10))
+    await process_all(settings, redis)
+    await gql(OPT_OUT, {"o": True}, token=cat.token)
+
+    async def meanwhile() -> None:
+        # The database was read with Cat out and Ann in: now Ann opts out and Cat back in.
+        await gql(OPT_OUT, {"o": True}, token=ann.token)
+        await gql(OPT_OUT, {"o": False}, token=cat.token)
+
+    await rebuild_opt_outs(redis, meanwhile)
+
+    assert await redis.smembers("lb:optout") == {ann.id.encode()}
+    expected = [(1, 20, "Bob"), (2, 10, "Cat")]
+    assert rows((await gql(PAGE, {"key": "points"}, token=bob.token))["leaderboard"]) == expected
+    # Ann's next purchase does not bring her back, nor does the next rebuild.
+    await s.buy(ann, 5, ago(1))
+    await process_all(settings, redis)
+    await rebuild(redis, ZoneInfo(settings.programme_timezone), "points")
+    assert rows((await gql(PAGE, {"key": "points"}, token=bob.token))["leaderboard"]) == expected
+    assert not await redis.exists("lb:optout:rebuilding", "lb:optout:journal")
 
 
 async def test_a_board_cannot_be_rebuilt_twice_at_once(
