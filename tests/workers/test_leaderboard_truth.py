@@ -193,9 +193,10 @@ async def test_awards_posted_after_their_event_was_processed_move_the_boards_onc
     assert await _board_state(redis) == incremental
 
 
-async def test_updates_and_opt_outs_that_land_during_a_rebuild_survive_its_swap(
+async def three_on_the_board(
     gql: GraphQL, settings: Settings, redis: Redis
-) -> None:
+) -> tuple[Shop, tuple[f.Customer, f.Customer, f.Customer]]:
+    """Ann 30, Bob 20 and Cat 10 on the points board, processed."""
     marketer, s = await shop(gql)
     await board(gql, marketer)
     ann, bob, cat = [await s.customer(n) for n in ("Ann", "Bob", "Cat")]
@@ -203,6 +204,13 @@ async def test_updates_and_opt_outs_that_land_during_a_rebuild_survive_its_swap(
     await s.buy(bob, 20, ago(20))
     await s.buy(cat, 10, ago(10))
     await process_all(settings, redis)
+    return s, (ann, bob, cat)
+
+
+async def test_updates_and_opt_outs_that_land_during_a_rebuild_survive_its_swap(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    s, (ann, bob, cat) = await three_on_the_board(gql, settings, redis)
     interleaved = []
 
     async def meanwhile(done: int, total: int) -> None:
@@ -231,13 +239,7 @@ async def test_updates_and_opt_outs_that_land_during_a_rebuild_survive_its_swap(
 async def test_opt_outs_and_opt_ins_that_land_while_the_opt_outs_are_rebuilt_survive_the_swap(
     gql: GraphQL, settings: Settings, redis: Redis
 ) -> None:
-    marketer, s = await shop(gql)
-    await board(gql, marketer)
-    ann, bob, cat = [await s.customer(n) for n in ("Ann", "Bob", "Cat")]
-    await s.buy(ann, 30, ago(30))
-    await s.buy(bob, 20, ago(20))
-    await s.buy(cat, 10, ago(10))
-    await process_all(settings, redis)
+    s, (ann, bob, cat) = await three_on_the_board(gql, settings, redis)
     await gql(OPT_OUT, {"o": True}, token=cat.token)
 
     async def meanwhile() -> None:
