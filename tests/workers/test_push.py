@@ -9,6 +9,8 @@ deferred retries included, is empty) or as the worker's tasks called with a ctx.
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +30,7 @@ from game.customers.tags import set_tags
 from game.notifications.models import Notification, NotificationKind, PushAttempt, PushSubscription
 from game.notifications.push import Sender
 from game.notifications.service import Pushed, PushJob, enqueue_delivery, push_many, queue_notification
+from game.notifications.vapid import b64url_decode
 from tests import factories as f
 from tests.challenge_helpers import process_all
 from tests.graphql import GraphQL
@@ -154,6 +157,46 @@ async def test_a_reward_is_pushed_encrypted_in_the_customers_language_and_lands_
     assert marked == {"markNotificationsRead": 1}
     assert (await inbox(gql, alice, unread=True))["notifications"]["edges"] == []
     assert (await inbox(gql, alice))["unreadNotificationCount"] == 0
+
+
+async def test_one_vapid_token_per_push_service_is_reused_for_an_hour_then_signed_again(
+    gql: GraphQL, settings: Settings, receiver: Receiver, arq: ArqRedis
+) -> None:
+    alice, bob = await f.customer(gql), await f.customer(gql)
+    async with receiving(settings.vapid_public_key) as other_service:
+        alice_phone, bob_phone, alice_tablet = receiver.device(), receiver.device(), other_service.device()
+        await register(gql, alice, alice_phone)
+        await register(gql, bob, bob_phone)
+        await register(gql, alice, alice_tablet)
+        await notify(arq, alice, "challenge:1:alice")
+        await notify(arq, bob, "challenge:1:bob")
+
+        await run_worker(settings)
+
+        assert other_service.rejected == []
+        [tablet] = other_service.received
+    assert receiver.rejected == []
+    first, second = receiver.received
+    # Every token checked by the receivers (signature, aud, exp); one per push service, each its own aud.
+    assert first.claims == second.claims
+    assert first.headers["authorization"] == second.headers["authorization"]
+    assert tablet.claims["aud"] == other_service.url != first.claims["aud"]
+    assert tablet.headers["authorization"] != first.headers["authorization"]
+
+    async with aiohttp.ClientSession() as session:
+        sender = Sender(session, settings.vapid_private_key, settings.vapid_subject, settings.push_timeout_s)
+        now = time.time()
+        token = sender.authorization(alice_phone.endpoint, now)
+        assert sender.authorization(bob_phone.endpoint, now + 3599) == token
+        later = sender.authorization(alice_phone.endpoint, now + 3600)
+    assert later != token
+    assert _claims(later)["exp"] - _claims(token)["exp"] == 3600
+
+
+def _claims(authorization: str) -> dict[str, Any]:
+    """The claims of a `vapid t=<JWT>,k=<key>` header, unchecked (the receiver checks the real ones)."""
+    jwt = authorization.removeprefix("vapid t=").split(",")[0]
+    return dict(json.loads(b64url_decode(jwt.split(".")[1])))
 
 
 async def test_a_challenge_the_engine_completes_is_pushed(
