@@ -209,9 +209,22 @@ async def _revoke_api_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _disable_marketer(settings: Settings, args: argparse.Namespace) -> int:
+    from redis.asyncio import Redis
+
+    from app.db import database
+    from app.redis import resolved_redis_url
     from game.access.sessions import disable_marketer
 
-    if not await _with_db(settings, lambda: disable_marketer(args.email)):
+    # Redis only carries the announcement to running API processes: with it down, they see the change
+    # within a few seconds all the same (game/access/standing.py).
+    with resolved_redis_url(settings) as resolved:
+        redis = Redis.from_url(resolved.redis_url)
+        try:
+            async with database(resolved):
+                disabled = await disable_marketer(redis, args.email)
+        finally:
+            await redis.aclose()
+    if not disabled:
         print(f"no marketer {args.email}", file=sys.stderr)
         return 1
     print(f"marketer {args.email} disabled")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,7 @@ from app.db import database
 from app.limits import BodyLimit
 from app.redis import arq_pool, resolved_redis_url
 from app.settings import Settings, load_settings
+from game.access.standing import listen
 from schema import build_schema
 from schema.view import TesseraGraphQL
 
@@ -38,11 +41,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         with resolved_redis_url(settings) as resolved:
             async with database(resolved), arq_pool(resolved.redis_url) as arq:
                 app.state.arq = arq
+                # Account standings (revocations) are remembered only while this listens: standing.py.
+                listening = asyncio.create_task(listen(arq), name="account standings")
                 # What start-up loaded (modules, the schema) lives as long as the process: frozen out of
                 # the collector's way, a full collection no longer walks it on a request's time.
                 gc.collect()
                 gc.freeze()
-                yield
+                try:
+                    yield
+                finally:
+                    listening.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await listening
 
     return Starlette(
         routes=[

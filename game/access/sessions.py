@@ -4,7 +4,7 @@ Signing in opens a session: an access token valid for minutes and a refresh toke
 trades the refresh token for a new pair before the access token expires (`refresh`); each refresh token works
 once, and a used one presented again closes its whole session, since only a copy can explain it. Access
 tokens carry the account's `token_version`: signing out everywhere (or disabling a marketer) bumps it, and
-every request checks it (tokens.py), so no token outlives its account's will.
+every request checks it (tokens.py, standing.py), so no token outlives its account's will.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
 from game.access.errors import AccessReason
 from game.access.models import AuthSession, Marketer
+from game.access.standing import announce
 from game.access.tokens import issue_token
 from game.access.viewer import Role
 from game.customers.models import Customer
@@ -134,8 +136,9 @@ async def close(refresh_token: str) -> bool:
     return closed > 0
 
 
-async def close_all(subject_id: UUID, role: Role) -> None:
-    """Signs the account out everywhere: every refresh token revoked, every access token refused from now."""
+async def close_all(redis: Redis, subject_id: UUID, role: Role) -> None:
+    """Signs the account out everywhere: every refresh token revoked, every access token refused from now
+    (announced to every API process after the commit)."""
     async with in_transaction() as conn:
         await execute(
             conn, f"UPDATE {_table(role)} SET token_version = token_version + 1 WHERE id = $1", subject_id
@@ -145,13 +148,14 @@ async def close_all(subject_id: UUID, role: Role) -> None:
             .using_db(conn)
             .update(revoked_at=datetime.now(UTC))
         )
+    await announce(redis, role, subject_id)
 
 
-async def disable_marketer(email: str) -> bool:
+async def disable_marketer(redis: Redis, email: str) -> bool:
     """Refuses the marketer from now on, whatever tokens they hold; False when no marketer has that email."""
     marketer = await Marketer.get_or_none(email=email_key(email))
     if marketer is None:
         return False
     await Marketer.filter(id=marketer.id).update(disabled_at=datetime.now(UTC))
-    await close_all(marketer.id, Role.MARKETER)
+    await close_all(redis, marketer.id, Role.MARKETER)
     return True

@@ -15,8 +15,8 @@ import jwt
 
 from game.access.errors import AccessReason
 from game.access.service import viewer_for_api_key
+from game.access.standing import standings
 from game.access.viewer import ANONYMOUS, Role, Viewer
-from game.sql import fetch_one
 
 ISSUER = "tessera"
 ALGORITHM = "HS256"
@@ -111,21 +111,16 @@ async def authenticate(secret: str, headers: Mapping[str, str]) -> Authenticatio
 
 
 async def _still_valid(auth: Authentication) -> Authentication:
-    """A well-signed token is refused when its account is gone or disabled, or it was revoked since (one
-    indexed read per request)."""
+    """A well-signed token is refused when its account is gone or disabled, or it was revoked since (an
+    indexed read, remembered a few seconds by a listening API process: standing.py)."""
     viewer = auth.viewer
     if viewer.id is None or viewer.role not in (Role.CUSTOMER, Role.MARKETER):
         return auth
-    if viewer.role is Role.CUSTOMER:
-        row = await fetch_one("SELECT token_version FROM customer WHERE id = $1", viewer.id)
-        disabled = False
-    else:
-        row = await fetch_one("SELECT token_version, disabled_at FROM marketer WHERE id = $1", viewer.id)
-        disabled = row is not None and row["disabled_at"] is not None
-    if row is None:
+    account = await standings.of(viewer.role, viewer.id)
+    if account is None:
         return Authentication(ANONYMOUS, "this account no longer exists", AccessReason.ACCOUNT_GONE)
-    if disabled:
+    if account.disabled:
         return Authentication(ANONYMOUS, "this account is disabled", AccessReason.ACCOUNT_DISABLED)
-    if int(row["token_version"]) != auth.version:
+    if account.token_version != auth.version:
         return Authentication(ANONYMOUS, "signed out since; log in again", AccessReason.TOKEN_REVOKED)
     return auth

