@@ -61,6 +61,7 @@ class BadgeProgress(Model):
     class Meta:
         table = "badge_progress"
         unique_together = (("badge_id", "customer_id"),)
+        indexes = (("customer_id",),)  # the customer's badges screen
 
 
 class BadgeAward(Model):
@@ -85,3 +86,4 @@ class BadgeAward(Model):
     class Meta:
         table = "badge_award"
         unique_together = (("badge_id", "customer_id", "level"),)
+        indexes = (("customer_id",),)  # the customer's badges screen

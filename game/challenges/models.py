@@ -89,3 +89,4 @@ class ChallengeProgress(Model):
     class Meta:
         table = "challenge_progress"
         unique_together = (("challenge_id", "customer_id", "period"),)
+        indexes = (("customer_id", "challenge_id"),)  # the customer's challenges, live or completed

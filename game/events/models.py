@@ -34,3 +34,6 @@ class Event(Model):
     class Meta:
         table = "event"
         unique_together = (("source", "idempotency_key"),)
+        # A customer's events in time (history.py: refunds replay them); every event in time (a challenge's
+        # backfill walks them in (occurred_at, id) order, a season's truth reads a window of them).
+        indexes = (("customer_id", "occurred_at"), ("occurred_at", "id"))

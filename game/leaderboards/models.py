@@ -68,7 +68,8 @@ class LeaderboardScore(Model):
     class Meta:
         table = "leaderboard_score"
         unique_together = (("board_id", "season", "customer_id"),)
-        indexes = (("board_id", "season", "score"),)
+        # The customer's standings on every live board: without it, a scan of each board's season.
+        indexes = (("board_id", "season", "score"), ("customer_id", "board_id"))
 
 
 class LeaderboardSeason(Model):
