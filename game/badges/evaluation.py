@@ -67,7 +67,7 @@ async def react(s: Situation) -> Reacted:
         )
         reacted.add(earned.reacted(s.event.customer_id))
     if s.refunded is not None:
-        purchase, facts = s.refunded.purchase, s.refunded.facts
+        purchase, facts = s.refunded.event, s.refunded.facts
         affected = [
             live
             for live in s.rules.badges.matching(purchase.type, facts)

@@ -224,7 +224,7 @@ def replay(live: Live, past: list[Past], tz: ZoneInfo) -> Replayed:
 async def _recount(s: Situation) -> Reacted:
     """Withdraws the completions a refunded purchase made that its period's history no longer reaches."""
     assert s.refunded is not None
-    purchase, facts, customer_id = s.refunded.purchase, s.refunded.facts, s.event.customer_id
+    purchase, facts, customer_id = s.refunded.event, s.refunded.facts, s.event.customer_id
     affected = [
         live
         for live in s.rules.challenges.matching(purchase.type, facts)

@@ -60,10 +60,12 @@ async def history(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[Past]:
-    """The customer's processed events of `types` in [since, until), in the order they happened."""
+    """The customer's processed events of `types` in [since, until), in the order they happened; those
+    withdrawn whole (a cancelled redemption) left out."""
     sql = (
         "SELECT e.id, e.type, e.payload, e.occurred_at, p.refunded_cents FROM event e "
-        "LEFT JOIN purchase p ON p.event_id = e.id WHERE e.customer_id = $1 AND e.processed_at IS NOT NULL "
+        "LEFT JOIN purchase p ON p.event_id = e.id LEFT JOIN event_withdrawal w ON w.event_id = e.id "
+        "WHERE e.customer_id = $1 AND e.processed_at IS NOT NULL AND w.id IS NULL "
         "AND e.type IN (" + ", ".join(f"${n}" for n in range(2, len(types) + 2)) + ")"
     )
     params: list[Any] = [customer_id, *sorted(types)]

@@ -37,3 +37,22 @@ class Event(Model):
         # A customer's events in time (history.py: refunds replay them); every event in time (a challenge's
         # backfill walks them in (occurred_at, id) order, a season's truth reads a window of them).
         indexes = (("customer_id", "occurred_at"), ("occurred_at", "id"))
+
+
+class EventWithdrawal(Model):
+    """An event that no longer counts at all (a cancelled redemption, a referral clawed back), and the event
+    that withdrew it.
+
+    The engine processes the withdrawing event as it processes a refund (game/events/processing.py): every
+    rule replays the customer's history without the withdrawn event and takes back what no longer holds; and
+    a withdrawn event evaluated only afterwards counts nothing. A purchase keeps its own, partial, measure of
+    what is left of it (purchase.refunded_cents). Append-only, like events: a withdrawal is never undone.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    event_id = fields.BigIntField(unique=True)
+    by_event_id = fields.BigIntField(unique=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "event_withdrawal"

@@ -36,6 +36,11 @@ from game.streaks import service as streaks
 # first: their progress rows and budgets are locked before any reaction posts to the customer's balance.
 # Referrals post to other customers' balances (the referee's upline), after the referee's own; leaderboards
 # come last: they count what the others paid.
+# Events that take back another: a refund (part or all of a purchase), and those that withdraw an event
+# whole through an EventWithdrawal row (game/events/models.py): a cancelled redemption, a referral clawed
+# back (the referrer's referral_qualified event).
+WITHDRAWING = frozenset({"refund", "redemption_cancelled", "referral_withdrawn"})
+
 REACTIONS: tuple[Reaction, ...] = (
     challenges.react,
     badges.react,
@@ -83,7 +88,7 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
         locked = await _locked_event(conn, event_id)
         if locked is None:
             return Processed(Outcome.MISSING)
-        event, refunded_cents = locked
+        event, refunded_cents, withdrawn = locked
         if event.processed_at is not None:
             return Processed(Outcome.ALREADY_PROCESSED, event.customer_id)
         tags, generation = await _locked_customer(conn, event.customer_id)
@@ -91,12 +96,13 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
         situation = Situation(
             conn=conn,
             event=event,
-            facts=remaining_facts(event.type, event.payload, refunded_cents),
+            # A withdrawn event evaluated only after its withdrawal counts nothing.
+            facts=None if withdrawn else remaining_facts(event.type, event.payload, refunded_cents),
             tags=tags,
             rules=await live_rules(conn, generation),
             tz=tz,
             day=local_day(event.occurred_at, tz),
-            refunded=await _refunded(conn, event) if event.type == "refund" else None,
+            refunded=await _refunded(conn, event) if event.type in WITHDRAWING else None,
             so_far=reacted,
         )
         for reaction in REACTIONS:
@@ -118,13 +124,15 @@ async def process_event(event_id: int, tz: ZoneInfo) -> Processed:
     )
 
 
-async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> tuple[Event, int | None] | None:
-    """The event, locked, and how much of it was refunded when it is a purchase."""
+async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> tuple[Event, int | None, bool] | None:
+    """The event, locked, how much of it was refunded when it is a purchase, and whether it was withdrawn."""
     # Raw SQL, here and for marking it processed: the ORM's query building cost more CPU than the query. The
     # id is a parameter, not part of the text: one prepared statement serves every event.
     sql = (
-        "SELECT event.*, purchase.refunded_cents AS purchase_refunded_cents FROM event "
-        "LEFT JOIN purchase ON purchase.event_id = event.id"
+        "SELECT event.*, purchase.refunded_cents AS purchase_refunded_cents, "
+        "event_withdrawal.id AS withdrawal_id FROM event "
+        "LEFT JOIN purchase ON purchase.event_id = event.id "
+        "LEFT JOIN event_withdrawal ON event_withdrawal.event_id = event.id"
     )
     if conn.capabilities.dialect == "postgres":
         # The rules lock is taken in this first statement, so that the next one, which reads the rules
@@ -136,11 +144,15 @@ async def _locked_event(conn: BaseDBAsyncClient, event_id: int) -> tuple[Event, 
     if row is None:
         return None
     refunded = row.pop("purchase_refunded_cents")
-    return Event._init_from_db(**row), refunded
+    withdrawn = row.pop("withdrawal_id") is not None
+    return Event._init_from_db(**row), refunded, withdrawn
 
 
 async def _refunded(conn: BaseDBAsyncClient, refund: Event) -> Refunded | None:
-    """The purchase a refund event applies to, as recorded and as what is left of it now."""
+    """The purchase a refund event applies to, as recorded and as what is left of it now; or the event a
+    withdrawing event withdrew, counting nothing any more."""
+    if refund.type != "refund":
+        return await _withdrawn(conn, refund)
     row = await fetch_one(
         "SELECT p.refunded_cents, p.event_id FROM purchase p WHERE p.source = $1 AND p.order_id = $2 "
         "AND p.customer_id = $3",
@@ -157,6 +169,16 @@ async def _refunded(conn: BaseDBAsyncClient, refund: Event) -> Refunded | None:
     payload: dict[str, Any] = purchase.payload
     remaining = remaining_facts(purchase.type, payload, int(row["refunded_cents"]))
     return Refunded(purchase, facts_of(purchase.type, payload), remaining)
+
+
+async def _withdrawn(conn: BaseDBAsyncClient, by: Event) -> Refunded | None:
+    row = await fetch_one("SELECT event_id FROM event_withdrawal WHERE by_event_id = $1", by.id, conn=conn)
+    if row is None:
+        return None
+    event = await Event.filter(id=row["event_id"]).using_db(conn).first()
+    if event is None or event.processed_at is None:
+        return None  # not evaluated yet: when it is, it counts nothing
+    return Refunded(event, facts_of(event.type, event.payload), None)
 
 
 async def _locked_customer(conn: BaseDBAsyncClient, customer_id: UUID) -> tuple[list[str], Generation]:

@@ -5,7 +5,7 @@ reactions over the event in order. Each reaction moves its own state, grants its
 path (game/awards/service.py), each with its notification, and returns them with the live updates it moved;
 after commit one loop announces them and one loop delivers the notifications. A refund reaches every
 reaction as `refunded`: the purchase it applies to and what is left of it, so each reaction withdraws what
-no longer holds.
+no longer holds; so does the cancellation of a redemption, with the redemption it withdraws.
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ if TYPE_CHECKING:  # live_rules loads every domain's definitions, and the domain
 
 @dataclass(frozen=True, slots=True)
 class Refunded:
-    """A refund as the engine sees it: the purchase it applies to, as recorded and as it counts now."""
+    """A refund as the engine sees it: the purchase it applies to, as recorded and as it counts now. A
+    withdrawal (game/events/models.py EventWithdrawal: a cancelled redemption) reaches reactions the same
+    way: the event it withdraws, counting nothing any more."""
 
-    purchase: Event
-    facts: dict[str, Any]  # as recorded: what the purchase may have counted towards
-    remaining: dict[str, Any] | None  # after every refund so far; None once refunded in full
+    event: Event  # the purchase refunded, or the event withdrawn
+    facts: dict[str, Any]  # as recorded: what the event may have counted towards
+    remaining: dict[str, Any] | None  # after every refund so far; None once refunded in full or withdrawn
 
 
 @dataclass(slots=True)

@@ -32,7 +32,17 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_EVENT_AGE = timedelta(days=365)
 _TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Event types only the platform records; a customer cannot claim a purchase through trackEvent.
-RESERVED_TYPES = frozenset({"purchase", "refund", "eco_action", "referral_qualified", "redemption"})
+RESERVED_TYPES = frozenset(
+    {
+        "purchase",
+        "refund",
+        "eco_action",
+        "referral_qualified",
+        "referral_withdrawn",
+        "redemption",
+        "redemption_cancelled",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,10 +39,12 @@ from game.referrals.errors import ReferralReason
 from game.referrals.fraud import HoldReason, identity
 from game.referrals.models import MemberStatus, QualificationStatus, ReferralMember, ReferralQualification
 from game.referrals.service import already_decided
-from game.sql import execute, insert
+from game.sql import execute, fetch_one, insert
 
 QUALIFIED_EVENT = "referral_qualified"
 QUALIFIED_SOURCE = "referrals"
+# Recorded for the referrer when the qualification is clawed back: it withdraws the referral_qualified event.
+WITHDRAWN_EVENT = "referral_withdrawn"
 PAID = (QualificationStatus.PAID, QualificationStatus.APPROVED)
 
 
@@ -224,7 +226,7 @@ async def _claw_back(s: Situation) -> Reacted:
     """A refund of the qualifying purchase, in full or below the minimum, reverses every reward it paid (or
     voids its hold), and the referee may qualify again with a later purchase."""
     assert s.refunded is not None
-    conn, referee, purchase = s.conn, s.event.customer_id, s.refunded.purchase
+    conn, referee, purchase = s.conn, s.event.customer_id, s.refunded.event
     qualification = (
         await ReferralQualification.filter(referee_id=referee, event_id=purchase.id).using_db(conn).first()
     )
@@ -251,6 +253,7 @@ async def _claw_back(s: Situation) -> Reacted:
             )
             if withdrawn is not None:
                 reacted.add(Reacted([withdrawn], granted_updates(customer_id, [withdrawn])))
+        reacted.events += await _withdraw_qualified_event(conn, qualification, s.event.id)
         status = QualificationStatus.WITHDRAWN
     else:
         status = QualificationStatus.VOIDED
@@ -265,6 +268,43 @@ async def _claw_back(s: Situation) -> Reacted:
         .update(status=MemberStatus.PENDING, qualifying_event_id=None)
     )
     return reacted
+
+
+async def _withdraw_qualified_event(
+    conn: BaseDBAsyncClient, qualification: ReferralQualification, refund_event_id: int
+) -> list[int]:
+    """The referrer's `referral_qualified` event no longer counts: a `referral_withdrawn` event of theirs
+    withdraws it (game/events/models.py EventWithdrawal), so that a "refer 3 friends" challenge or badge it
+    completed is taken back when the engine processes it, under the referrer's own lock. Returns the new
+    event's id, to process after commit."""
+    key = keys.referral_qualified_event(qualification.referee_id, qualification.event_id)
+    qualified = await fetch_one(
+        "SELECT id FROM event WHERE source = $1 AND idempotency_key = $2", QUALIFIED_SOURCE, key, conn=conn
+    )
+    if qualified is None:
+        return []
+    now = datetime.now(UTC)
+    payload = {"referee_id": str(qualification.referee_id), "refund_event_id": refund_event_id}
+    event_id = await insert(
+        conn,
+        "event",
+        {
+            "customer_id": qualification.referrer_id,
+            "type": WITHDRAWN_EVENT,
+            "source": QUALIFIED_SOURCE,
+            "idempotency_key": f"referral_withdrawn:{qualification.referee_id}:{qualification.event_id}",
+            "payload": payload,
+            "payload_hash": payload_hash(payload),
+            "occurred_at": now,
+            "recorded_at": now,
+        },
+    )
+    await insert(
+        conn,
+        "event_withdrawal",
+        {"event_id": int(qualified["id"]), "by_event_id": event_id, "created_at": now},
+    )
+    return [event_id]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,12 @@ from game.customers.errors import CustomerReason
 from game.errors import DomainError, ErrorCode, bad_input
 from game.events.models import Event
 from game.events.queue import enqueue_processing
-from game.events.service import NewEvent, record_once, validate_key
-from game.ledger.live import PointsChange, points_update, publish_points_change
+from game.events.service import NewEvent, payload_hash, record_once, validate_key
+from game.ledger.live import PointsChange, points_update
 from game.ledger.models import EntryKind, LedgerEntry
 from game.rewards.errors import RewardReason, refused
 from game.rewards.models import Redemption, RedemptionStatus, Reward, RewardKind, RewardStatus
-from game.sql import execute, fetch_one
+from game.sql import execute, fetch_one, insert
 
 MAX_PAGE = 100
 MAX_COST = 10_000_000
@@ -376,7 +376,9 @@ async def _available_now(customer_id: UUID) -> int:
 
 
 async def cancel(arq: ArqRedis, customer_id: UUID, redemption_id: int) -> Redemption:
-    """Gives the points and the unit of stock back, once; a consumed coupon cannot be cancelled."""
+    """Gives the points and the unit of stock back, once; a consumed coupon cannot be cancelled. The
+    redemption's event is withdrawn by a `redemption_cancelled` event, which the engine processes like a
+    refund: a challenge or badge the redemption completed is taken back if it no longer holds."""
     now = datetime.now(UTC)
     async with in_transaction() as conn:
         await _lock_customer(conn, customer_id)
@@ -419,9 +421,43 @@ async def cancel(arq: ArqRedis, customer_id: UUID, redemption_id: int) -> Redemp
             text=f"Cancelled: {redemption.snapshot.get('name', {}).get('en', 'reward')}",
         )
         balance = (await grant(conn, back)).balance
+        cancelled_event = await _withdraw_redemption_event(conn, redemption, now)
     assert balance is not None
-    await publish_points_change(arq, customer_id, PointsChange(balance, redemption.points, Reason.REDEMPTION))
+    change = PointsChange(balance, redemption.points, Reason.REDEMPTION)
+    await enqueue_processing(arq, cancelled_event, [points_update(customer_id, change)])
     return await Redemption.get(id=redemption.id)
+
+
+async def _withdraw_redemption_event(conn: BaseDBAsyncClient, redemption: Redemption, now: datetime) -> int:
+    """Records the `redemption_cancelled` event and the withdrawal of the redemption's own event (the one
+    its ledger entry was posted under); returns the new event's id, for the engine."""
+    spent = await fetch_one(
+        "SELECT event_id FROM ledger_entry WHERE award_key = $1", redemption.award_key, conn=conn
+    )
+    assert spent is not None  # posted by redeem, under its event
+    assert spent["event_id"] is not None
+    payload = {"redemption_id": redemption.id, "reward_id": redemption.reward_id}
+    event_id = await insert(
+        conn,
+        "event",
+        {
+            "customer_id": redemption.customer_id,
+            "type": "redemption_cancelled",
+            "source": f"rewards:{redemption.customer_id}",
+            # Unique per redemption: a redemption is cancelled once (its row is locked and checked above).
+            "idempotency_key": f"cancel:{redemption.id}",
+            "payload": payload,
+            "payload_hash": payload_hash(payload),
+            "occurred_at": now,
+            "recorded_at": now,
+        },
+    )
+    await insert(
+        conn,
+        "event_withdrawal",
+        {"event_id": int(spent["event_id"]), "by_event_id": event_id, "created_at": now},
+    )
+    return event_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,11 +101,7 @@ async def react(s: Situation) -> Reacted:
         if granted is not None:
             reacted.add(Reacted([granted], granted_updates(s.event.customer_id, [granted])))
     refunded = s.refunded
-    if (
-        refunded is not None
-        and refunded.remaining is None
-        and refunded.purchase.type in config.activity_types
-    ):
+    if refunded is not None and refunded.remaining is None and refunded.event.type in config.activity_types:
         withdrawn = await _recount(s, config)
         reacted.add(Reacted(withdrawn, granted_updates(s.event.customer_id, withdrawn)))
     return reacted

@@ -19,7 +19,7 @@ from game.points.models import PendingPoints
 from game.points.service import months_before
 from tests import factories as f
 from tests.graphql import GraphQL
-from tests.schema.test_rewards import REDEEM, refusal, reward
+from tests.schema.test_rewards import CANCEL, REDEEM, refusal, reward
 from tests.servers import serving
 from workers.tasks import expire_points, release_pending_points
 
@@ -28,6 +28,9 @@ POINTS = "{ me { points { balance pending expiringSoon { points date } } } }"
 
 def ctx(settings: Settings, redis: Redis, **overrides: Any) -> dict[str, Any]:
     return {"settings": settings.model_copy(update=overrides), "redis": redis, "job_try": 1}
+
+
+CHALLENGE_PROGRESS = "{ challenges { id steps { value } } }"
 
 
 async def points(gql: GraphQL, customer: f.Customer) -> dict[str, Any]:
@@ -174,6 +177,69 @@ async def test_a_redeem_a_reward_challenge_completes_on_a_donation(
     await gql(REDEEM, {"id": donation, "key": "d"}, token=alice.token)
     await process_all(settings, redis)
     assert (await points(gql, alice))["balance"] == 80 + 25
+    assert await find_drift() == []
+
+
+async def test_cancelling_a_redemption_takes_back_the_challenge_it_completed_once(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    from tests.challenge_helpers import process_all, published_challenge
+
+    await f.earn_rule(points_per_unit=1)
+    marketer, till = await f.marketer_token(gql), await f.api_key("till-1", ["purchases"])
+    product = await reward(gql, marketer, costPoints=10)
+    step = {"event": "redemption", "aggregate": "count", "target": 2, "filters": []}
+    challenge_id = await published_challenge(gql, marketer, {"steps": [step]}, rewardPoints=50)
+    alice = await f.customer(gql)
+    await buy(gql, till, alice, "A-1", 100)
+    first = (await gql(REDEEM, {"id": product, "key": "r1"}, token=alice.token))["redeemReward"]
+    await gql(REDEEM, {"id": product, "key": "r2"}, token=alice.token)
+    await process_all(settings, redis)
+    assert (await points(gql, alice))["balance"] == 100 - 20 + 50
+
+    # Redeem twice for the bonus, cancel one for the points back: the bonus no longer holds.
+    for _ in range(2):  # a replayed cancellation withdraws nothing more
+        cancelled = await gql(CANCEL, {"id": first["id"]}, token=alice.token)
+        assert cancelled["cancelRedemption"]["status"] == "CANCELLED"
+    await process_all(settings, redis)
+
+    assert (await points(gql, alice))["balance"] == 100 - 10
+    entries = await LedgerEntry.filter(customer_id=alice.id).order_by("id")
+    assert [(e.kind, e.delta) for e in entries][-2:] == [
+        (EntryKind.REDEMPTION, 10),
+        (EntryKind.CLAWBACK, -50),
+    ]
+    progress = await gql(CHALLENGE_PROGRESS, token=alice.token)
+    [shown] = [c for c in progress["challenges"] if c["id"] == challenge_id]
+    assert [s["value"] for s in shown["steps"]] == [1]
+    # One more redemption completes it again, under a fresh award key.
+    await gql(REDEEM, {"id": product, "key": "r3"}, token=alice.token)
+    await process_all(settings, redis)
+    assert (await points(gql, alice))["balance"] == 100 - 20 + 50
+    assert await find_drift() == []
+
+
+async def test_a_redemption_cancelled_before_the_worker_saw_it_counts_nothing(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    from tests.challenge_helpers import process_all, published_challenge
+
+    await f.earn_rule(points_per_unit=1)
+    marketer, till = await f.marketer_token(gql), await f.api_key("till-1", ["purchases"])
+    product = await reward(gql, marketer, costPoints=10)
+    step = {"event": "redemption", "aggregate": "count", "target": 1, "filters": []}
+    await published_challenge(gql, marketer, {"steps": [step]}, rewardPoints=50)
+    alice = await f.customer(gql)
+    await buy(gql, till, alice, "A-1", 100)
+    spent = (await gql(REDEEM, {"id": product, "key": "r1"}, token=alice.token))["redeemReward"]
+    await gql(CANCEL, {"id": spent["id"]}, token=alice.token)
+
+    await process_all(settings, redis)  # the redemption, then its cancellation
+
+    assert (await points(gql, alice))["balance"] == 100
+    kinds = await LedgerEntry.filter(customer_id=alice.id).values_list("kind", flat=True)
+    assert EntryKind.CLAWBACK not in kinds
+    assert EntryKind.BONUS not in kinds
     assert await find_drift() == []
 
 

@@ -317,6 +317,34 @@ async def test_a_refer_three_friends_challenge_completes(
     assert await process_all(settings, redis) == []
 
 
+async def test_a_friend_whose_purchase_is_refunded_no_longer_counts_towards_refer_three_friends(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, key = await programme(gql)
+    three = rule(count_step("referral_qualified", 3)) | {"verified_only": True}
+    await challenge(gql, marketer, three, rewardPoints=500)
+    ambassador = await f.customer(gql)
+    friends = [await referred(gql, ambassador) for _ in range(3)]
+    for friend in friends:
+        await buy_and_process(gql, key, friend, settings, redis, BUY)
+    assert await balance(gql, ambassador) == 3 * LEVEL_POINTS[1] + 500
+
+    # A fake friend buys, the challenge pays, the purchase is refunded: the referral reward and the
+    # challenge's both go back, once, however often the refund is replayed.
+    for _ in range(2):
+        await refund(gql, key, friends[2], 1, BUY, "r-1")
+    await process_until_idle(settings, redis)
+
+    assert await balance(gql, ambassador) == 2 * LEVEL_POINTS[1]
+    withdrawn = await Event.filter(type="referral_withdrawn").values_list("customer_id", "processed_at")
+    assert [(str(customer), done is not None) for customer, done in withdrawn] == [(ambassador.id, True)]
+    # A third friend who really buys completes it again.
+    again = await referred(gql, ambassador)
+    await buy_and_process(gql, key, again, settings, redis, BUY)
+    assert await balance(gql, ambassador) == 3 * LEVEL_POINTS[1] + 500
+    assert await process_all(settings, redis) == []
+
+
 async def test_held_rewards_are_paged_and_for_marketers_only(
     gql: GraphQL, settings: Settings, redis: Redis
 ) -> None:
