@@ -54,10 +54,11 @@ JWT_SECRET = "x" * 40
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("baseline", "tessera")
 BASELINE_DOES = (
-    "baseline: Starlette + asyncpg (pool of 5, as tortoise) + redis-py, no validation/ORM/GraphQL:\n"
-    "  SELECT api_key by sha256, SELECT customer, SELECT earn_rule; one transaction: INSERT event,\n"
-    "  INSERT purchase, UPDATE balance + INSERT ledger_entry (one statement); after commit the commands of\n"
-    "  arq's enqueue_job (WATCH, EXISTS, MULTI/PSETEX/ZADD/EXEC) and a PUBLISH, as Tessera does."
+    "baseline: Starlette + asyncpg (pool of 5, as tortoise, no reset statement) + redis-py,\n"
+    "  no validation/ORM/GraphQL: SELECT api_key by sha256, SELECT customer, SELECT earn_rule;\n"
+    "  one transaction: INSERT event, INSERT purchase, UPDATE balance + INSERT ledger_entry (one\n"
+    "  statement); after commit one pipeline: the job enqueued by Tessera's script (game/jobs.py) and a\n"
+    "  PUBLISH, as Tessera does."
 )
 RECORD_PURCHASE = """
 mutation($input: RecordPurchaseInput!) { recordPurchase(input: $input) { pointsAwarded balance duplicate } }
