@@ -7,7 +7,7 @@ locale ("fr-CA") to its language ("fr") to English.
 
 from __future__ import annotations
 
-import string
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -144,11 +144,13 @@ class _Lenient(dict[str, str]):
         return ""
 
 
-def languages(locale: str) -> list[str]:
-    """The languages to try for `locale`, best first: "fr-CA" -> fr-ca, fr, en."""
+@functools.lru_cache(maxsize=256)
+def languages(locale: str) -> tuple[str, ...]:
+    """The languages to try for `locale`, best first: "fr-CA" -> fr-ca, fr, en. A handful of locales render
+    every notification: worked out once each."""
     locale = locale.lower().replace("_", "-")
     tried = [locale, locale.split("-")[0], FALLBACK]
-    return list(dict.fromkeys(tried))
+    return tuple(dict.fromkeys(tried))
 
 
 def localise(value: Any, locale: str) -> str:
@@ -168,5 +170,5 @@ def render(kind: K, payload: dict[str, Any], locale: str) -> Rendered:
     # A withdrawal's payload carries the points moved (negative); its text says how many were taken.
     if isinstance(payload.get("points"), int):
         values["points_taken"] = str(abs(payload["points"]))
-    formatter = string.Formatter()
-    return Rendered(formatter.vformat(title, (), values), formatter.vformat(body, (), values), language)
+    # format_map, in C: string.Formatter is the same parser in Python, a sixth of planning a push.
+    return Rendered(title.format_map(values), body.format_map(values), language)
