@@ -26,7 +26,7 @@ from tests.challenge_helpers import process_all, published_challenge
 from tests.graphql import GraphQL
 from tests.processes import run_tessera
 from tests.referral_helpers import APPROVE, HELD, configure, process_until_idle, referred
-from tests.schema.test_rewards import REDEEM, reward
+from tests.schema.test_rewards import CANCEL, REDEEM, reward
 from tests.workers.test_challenge_evaluation import Till
 from tests.workers.test_leaderboards import (
     MY_RANK,
@@ -122,6 +122,40 @@ async def test_a_rebuilt_board_equals_the_board_the_truth_gives_after_refunds_an
     assert run.returncode == 0, run.stderr
     renamed = [(1, 45, "Catherine"), *points[1:]]
     assert await views(gql, marketer, bob, "points") == (renamed, renamed)
+
+
+async def test_a_cancelled_redemptions_withdrawn_challenge_leaves_the_boards_as_a_rebuild_finds_them(
+    gql: GraphQL, settings: Settings, redis: Redis, tmp_path: Path
+) -> None:
+    marketer, s = await shop(gql)
+    redeem_one = {"steps": [{"event": "redemption", "aggregate": "count", "target": 1}]}
+    await published_challenge(gql, marketer, redeem_one, rewardPoints=25)
+    await board(gql, marketer)
+    await board(gql, marketer, "done", metric="CHALLENGES_COMPLETED")
+    ann, bob = [await s.customer(n) for n in ("Ann", "Bob")]
+    await s.buy(ann, 30, ago(50))
+    await s.buy(bob, 40, ago(40))
+    spent = (
+        await gql(REDEEM, {"id": await reward(gql, marketer, costPoints=10), "key": "k"}, token=ann.token)
+    )["redeemReward"]
+    await process_all(settings, redis)
+    assert await views(gql, marketer, bob, "points") == ([(1, 55, "Ann"), (2, 40, "Bob")],) * 2
+    assert await views(gql, marketer, bob, "done") == ([(1, 1, "Ann")],) * 2
+
+    await gql(CANCEL, {"id": spent["id"]}, token=ann.token)
+    await process_all(settings, redis)
+
+    # The completion is withdrawn (a clawback of 25) under the cancellation's event; spending never counted.
+    points, done = [(1, 40, "Bob"), (2, 30, "Ann")], [(1, 0, "Ann")]
+    assert await views(gql, marketer, bob, "points") == (points, points)
+    assert await views(gql, marketer, bob, "done") == (done, done)
+    await requeue_unprocessed(ctx(settings, redis))  # marks the incremental boards ready
+    incremental = await _board_state(redis)
+    run = await run_tessera(settings, "leaderboards", "rebuild", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "rebuilt points: 2 member(s), 0 score(s) repaired" in run.stdout
+    assert "rebuilt done: 1 member(s), 0 score(s) repaired" in run.stdout
+    assert await _board_state(redis) == incremental
 
 
 async def test_awards_posted_after_their_event_was_processed_move_the_boards_once(
