@@ -26,11 +26,11 @@ from game.challenges.evaluation import customer_tags, move, settle
 from game.challenges.index import Live
 from game.challenges.models import Challenge, ChallengeStatus
 from game.customers.tags import in_audience
+from game.events.history import facts_now
 from game.events.models import Event
 from game.events.queue import BACKFILL_CHALLENGE
 from game.leaderboards.engine import count_posted
 from game.leaderboards.ranking import Standing
-from game.rules.facts import facts_of
 from game.rules.language import parse_rule
 from game.rules.progress import matches
 
@@ -101,13 +101,15 @@ async def backfill_batch(challenge_id: int, tz: ZoneInfo, size: int) -> Batch:
         events = await query.order_by("occurred_at", "id").limit(size)
         tags: dict[UUID, list[str]] = {}
         counted, keys = 0, []
+        # As the engine counts them now: what is left of a refunded purchase, nothing of a withdrawn event.
+        facts_by_event = await facts_now(conn, events)
         for event in events:
             if event.customer_id not in tags:
                 tags[event.customer_id] = await customer_tags(conn, event.customer_id)
             if not in_audience(challenge.audience_tags, tags[event.customer_id]):
                 continue
-            facts = facts_of(event.type, event.payload)
-            if any(matches(step, event.type, facts) for step in rule.steps):
+            facts = facts_by_event[event.id]
+            if facts is not None and any(matches(step, event.type, facts) for step in rule.steps):
                 _, completions = await settle(conn, event, await move(conn, [live], event, facts, tz))
                 keys += [award.key for c in completions for award in [c.award, *c.badges.awards]]
             counted += 1

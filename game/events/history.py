@@ -3,12 +3,14 @@ asks "does this still hold?".
 
 A purchase counts with what is left of it after its refunds (`amount_cents` lowered by the refunded amount),
 and not at all once fully refunded. Refunds say how much, not which items, so a partial refund leaves the
-purchase's items, quantities and categories as they were.
+purchase's items, quantities and categories as they were. An event withdrawn whole (a cancelled redemption, a
+referral clawed back: game/events/models.py EventWithdrawal) counts for nothing.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from game.events.models import Event
 from game.rules.facts import facts_of
 from game.sql import fetch_all
 
@@ -93,6 +96,29 @@ async def history(
         if facts is not None:
             found.append(Past(row["id"], row["type"], _utc(row["occurred_at"]), facts))
     return found
+
+
+async def facts_now(conn: BaseDBAsyncClient, events: Sequence[Event]) -> dict[int, dict[str, Any] | None]:
+    """What each of these events counts with now, by id: None for one refunded in full or withdrawn. For a
+    reader of past events outside a customer's history (a challenge's backfill)."""
+    if not events:
+        return {}
+    placeholders = ", ".join(f"${n}" for n in range(1, len(events) + 1))
+    rows = await fetch_all(
+        conn,
+        "SELECT e.id, p.refunded_cents, w.id AS withdrawal_id FROM event e "
+        "LEFT JOIN purchase p ON p.event_id = e.id LEFT JOIN event_withdrawal w ON w.event_id = e.id "
+        f"WHERE e.id IN ({placeholders})",
+        *(event.id for event in events),
+    )
+    state = {int(row["id"]): row for row in rows}
+    now: dict[int, dict[str, Any] | None] = {}
+    for event in events:
+        row = state[event.id]
+        withdrawn = row["withdrawal_id"] is not None
+        refunded = row["refunded_cents"]
+        now[event.id] = None if withdrawn else remaining_facts(event.type, event.payload, refunded)
+    return now
 
 
 def _utc(value: datetime | str) -> datetime:

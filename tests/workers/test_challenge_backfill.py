@@ -20,6 +20,7 @@ from tests.challenge_helpers import (
     published_challenge,
 )
 from tests.graphql import GraphQL
+from tests.schema.test_rewards import CANCEL, REDEEM, reward
 from workers.tasks import backfill_challenge, process_event, requeue_unprocessed
 
 THREE_PURCHASES = {"steps": [{"event": "purchase", "aggregate": "count", "target": 3}]}
@@ -64,6 +65,51 @@ async def test_backfill_counts_past_events_once(gql: GraphQL, settings: Settings
     assert done["steps"][0]["value"] == 3
     me = (await gql(f.ME, token=alice.token))["me"]
     assert [e["node"]["delta"] for e in me["ledger"]["edges"] if e["node"]["kind"] == "BONUS"] == [50]
+
+
+async def test_backfill_counts_what_is_left_of_past_events(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, key, alice = await _history(gql, settings, redis, [4, 3, 2])
+    # Before the challenge: one purchase refunded in full, one in part (what is left still counts).
+    for order, cents, refund_id in (("H-0", 100, "R-0"), ("H-1", 40, "R-1")):
+        data = {"customerId": alice.id, "orderId": order, "refundId": refund_id, "amountCents": cents}
+        await gql(f.REFUND_PURCHASE, {"input": data}, api_key=key)
+    await process_all(settings, redis)
+    at_least_a_euro = {
+        "steps": [
+            {
+                "event": "purchase",
+                "aggregate": "count",
+                "target": 3,
+                "filters": [{"field": "amount_cents", "op": "gte", "value": 50}],
+            }
+        ]
+    }
+    challenge_id = await published_challenge(gql, marketer, at_least_a_euro, backfill=True)
+
+    assert await backfill_challenge(_ctx(settings, redis), int(challenge_id)) == 3  # events walked
+    # H-0 is gone, H-1 has 60 cents left, H-2 is whole: two count.
+    assert await _progress(gql, alice) == [2]
+
+
+async def test_backfill_does_not_count_a_cancelled_redemption(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    marketer, key, alice = await _history(gql, settings, redis, [])
+    await f.earn_rule(points_per_unit=10)
+    await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, "H-1", 1000)}, api_key=key)
+    product = await reward(gql, marketer, costPoints=10)
+    kept = (await gql(REDEEM, {"id": product, "key": "r1"}, token=alice.token))["redeemReward"]
+    cancelled = (await gql(REDEEM, {"id": product, "key": "r2"}, token=alice.token))["redeemReward"]
+    await gql(CANCEL, {"id": cancelled["id"]}, token=alice.token)
+    await process_all(settings, redis)
+    two = {"steps": [{"event": "redemption", "aggregate": "count", "target": 2}]}
+    challenge_id = await published_challenge(gql, marketer, two, backfill=True)
+
+    assert await backfill_challenge(_ctx(settings, redis), int(challenge_id)) == 2  # events walked
+    assert kept["id"] != cancelled["id"]
+    assert await _progress(gql, alice) == [1]
 
 
 async def test_without_backfill_the_past_does_not_count(
