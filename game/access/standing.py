@@ -76,9 +76,10 @@ class Standings:
     def listening(self) -> bool:
         return self.subscribed > 0
 
-    async def of(self, role: Role, account_id: UUID) -> Standing | None:
+    async def of(self, role: Role, account_id: UUID, fresh: bool = False) -> Standing | None:
+        """The account's standing; `fresh`: read now (what is remembered is known to be behind)."""
         account = (role, account_id)
-        if self.listening:
+        if self.listening and not fresh:
             known = self.known.get(account)
             if known is not None and known[0] > self.clock():
                 return known[1]

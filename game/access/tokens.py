@@ -117,6 +117,10 @@ async def _still_valid(auth: Authentication) -> Authentication:
     if viewer.id is None or viewer.role not in (Role.CUSTOMER, Role.MARKETER):
         return auth
     account = await standings.of(viewer.role, viewer.id)
+    if account is not None and account.token_version < auth.version:
+        # Versions only grow: a token newer than what this process remembers means the memory is behind (a
+        # sign-out everywhere it has not heard of yet, then a new sign-in), not that the token is revoked.
+        account = await standings.of(viewer.role, viewer.id, fresh=True)
     if account is None:
         return Authentication(ANONYMOUS, "this account no longer exists", AccessReason.ACCOUNT_GONE)
     if account.disabled:

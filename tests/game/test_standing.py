@@ -118,3 +118,16 @@ async def test_gone_accounts_are_not_remembered_and_roles_are_apart() -> None:
     standings.heard(f"customer:{ghost}")
     assert await standings.of(Role.MARKETER, ghost) == Standing(0, disabled=True)
     assert accounts.reads == 2
+
+
+async def test_a_fresh_read_bypasses_the_memory_and_is_remembered() -> None:
+    standings, accounts, _ = memory()
+    alice = uuid4()
+    accounts.rows[alice] = Standing(0)
+    await standings.of(Role.CUSTOMER, alice)
+    accounts.rows[alice] = Standing(1)
+
+    assert await standings.of(Role.CUSTOMER, alice) == Standing(0)
+    assert await standings.of(Role.CUSTOMER, alice, fresh=True) == Standing(1)
+    assert await standings.of(Role.CUSTOMER, alice) == Standing(1)
+    assert accounts.reads == 2

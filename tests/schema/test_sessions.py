@@ -14,6 +14,7 @@ import httpx
 import jwt
 import pytest
 from redis.asyncio import Redis
+from tortoise.expressions import F
 from websockets.exceptions import ConnectionClosed
 
 from app.settings import Settings
@@ -109,6 +110,19 @@ async def test_logout_everywhere_revokes_every_token_at_once(gql: GraphQL) -> No
         assert await why(gql, REFRESH, {"r": session["refreshToken"]}) == "REFRESH_TOKEN_INVALID"
     fresh = (await gql(LOGIN, {"e": alice.email, "p": f.PASSWORD}))["login"]
     assert (await gql(ME, token=fresh["token"]))["me"]["id"] == alice.id
+
+
+async def test_a_token_newer_than_what_the_server_remembers_is_not_taken_for_a_revoked_one(
+    gql: GraphQL,
+) -> None:
+    alice, session = await signed_in(gql)
+    assert (await gql(ME, token=session["token"]))["me"]["id"] == alice.id  # version 0, remembered
+    # Signed out everywhere by a process whose announcement this server missed, then signed in again.
+    await Customer.filter(id=alice.id).update(token_version=F("token_version") + 1)
+    fresh = (await gql(LOGIN, {"e": alice.email, "p": f.PASSWORD}))["login"]
+
+    assert (await gql(ME, token=fresh["token"]))["me"]["id"] == alice.id
+    assert await why(gql, ME, token=session["token"]) == "TOKEN_REVOKED"
 
 
 async def test_a_disabled_marketer_is_refused_on_http_and_websocket(
