@@ -443,7 +443,9 @@ async def _withdraw_redemption_event(conn: BaseDBAsyncClient, redemption: Redemp
         {
             "customer_id": redemption.customer_id,
             "type": "redemption_cancelled",
-            "source": f"rewards:{redemption.customer_id}",
+            # Not the redemptions' source (`rewards:<customer>`), whose keys the customer chooses: a key
+            # made to look like this one must not collide with it.
+            "source": "rewards",
             # Unique per redemption: a redemption is cancelled once (its row is locked and checked above).
             "idempotency_key": f"cancel:{redemption.id}",
             "payload": payload,

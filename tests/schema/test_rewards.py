@@ -190,6 +190,25 @@ async def test_cancellation_gives_points_and_stock_back_once(gql: GraphQL) -> No
     assert await find_drift() == []
 
 
+async def test_an_idempotency_key_shaped_like_a_cancellation_does_not_block_one(gql: GraphQL) -> None:
+    marketer, till = await setup(gql)
+    rid = await reward(gql, marketer, costPoints=10)
+    alice = await funded(gql, till, 100)
+    first = (await gql(REDEEM, {"id": rid, "key": "k"}, token=alice.token))["redeemReward"]
+    # The engine records a cancellation as an event keyed `cancel:<redemption id>`: a customer's own key
+    # made the same (the id of their next redemption) lives under another source.
+    next_id = int(first["id"]) + 2
+    await gql(REDEEM, {"id": rid, "key": f"cancel:{next_id}"}, token=alice.token)
+    target = (await gql(REDEEM, {"id": rid, "key": "k3"}, token=alice.token))["redeemReward"]
+    assert int(target["id"]) == next_id
+
+    cancelled = await gql(CANCEL, {"id": target["id"]}, token=alice.token)
+
+    assert cancelled["cancelRedemption"]["status"] == "CANCELLED"
+    assert await balance(gql, alice) == 100 - 20
+    assert await find_drift() == []
+
+
 async def test_a_coupon_is_used_once_under_two_tills_and_then_cannot_be_cancelled(gql: GraphQL) -> None:
     marketer, till = await setup(gql)
     rid = await reward(gql, marketer)
