@@ -32,15 +32,15 @@ from game.rules.generation import GENERATION_COLUMNS, GENERATION_JOIN, SHARED_LO
 from game.sql import execute, fetch_one
 from game.streaks import service as streaks
 
-# Every capability the engine runs over an event, in this order: a new one is one line here. Challenges come
-# first: their progress rows and budgets are locked before any reaction posts to the customer's balance.
-# Referrals post to other customers' balances (the referee's upline), after the referee's own; leaderboards
-# come last: they count what the others paid.
 # Events that take back another: a refund (part or all of a purchase), and those that withdraw an event
 # whole through an EventWithdrawal row (game/events/models.py): a cancelled redemption, a referral clawed
 # back (the referrer's referral_qualified event).
 WITHDRAWING = frozenset({"refund", "redemption_cancelled", "referral_withdrawn"})
 
+# Every capability the engine runs over an event, in this order: a new one is one line here. Challenges come
+# first: their progress rows and budgets are locked before any reaction posts to the customer's balance.
+# Referrals post to other customers' balances (the referee's upline), after the referee's own; leaderboards
+# come last: they count what the others paid.
 REACTIONS: tuple[Reaction, ...] = (
     challenges.react,
     badges.react,
