@@ -165,3 +165,28 @@ async def track_event(
     event_id, _, duplicate = await record_once(new, apply, _no_replay)
     await enqueue_processing(arq, event_id)
     return event_id, duplicate
+
+
+async def record_withdrawal(conn: BaseDBAsyncClient, withdrawn_event_id: int, by: NewEvent) -> int:
+    """Records, in the caller's transaction, the event `by` and its withdrawal of `withdrawn_event_id`
+    (game/events/models.py EventWithdrawal): the engine processes `by` like a refund of the whole event.
+    Returns its id, to process after commit. `by`'s source must be one no customer records under."""
+    now = datetime.now(UTC)
+    event_id = await insert(
+        conn,
+        "event",
+        {
+            "customer_id": by.customer_id,
+            "type": by.type,
+            "source": by.source,
+            "idempotency_key": by.idempotency_key,
+            "payload": by.payload,
+            "payload_hash": payload_hash(by.payload),
+            "occurred_at": by.occurred_at,
+            "recorded_at": now,
+        },
+    )
+    await insert(
+        conn, "event_withdrawal", {"event_id": withdrawn_event_id, "by_event_id": event_id, "created_at": now}
+    )
+    return event_id

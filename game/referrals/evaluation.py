@@ -30,7 +30,7 @@ from game.awards.keys import Reason
 from game.awards.service import Award, grant, withdraw
 from game.errors import not_found
 from game.events.reactions import Reacted, Situation
-from game.events.service import payload_hash
+from game.events.service import NewEvent, payload_hash, record_withdrawal
 from game.leaderboards.engine import count_posted
 from game.ledger.live import granted_updates
 from game.ledger.models import EntryKind
@@ -283,28 +283,15 @@ async def _withdraw_qualified_event(
     )
     if qualified is None:
         return []
-    now = datetime.now(UTC)
-    payload = {"referee_id": str(qualification.referee_id), "refund_event_id": refund_event_id}
-    event_id = await insert(
-        conn,
-        "event",
-        {
-            "customer_id": qualification.referrer_id,
-            "type": WITHDRAWN_EVENT,
-            "source": QUALIFIED_SOURCE,
-            "idempotency_key": f"referral_withdrawn:{qualification.referee_id}:{qualification.event_id}",
-            "payload": payload,
-            "payload_hash": payload_hash(payload),
-            "occurred_at": now,
-            "recorded_at": now,
-        },
+    withdrawn = NewEvent(
+        qualification.referrer_id,
+        WITHDRAWN_EVENT,
+        QUALIFIED_SOURCE,
+        f"referral_withdrawn:{qualification.referee_id}:{qualification.event_id}",
+        {"referee_id": str(qualification.referee_id), "refund_event_id": refund_event_id},
+        datetime.now(UTC),
     )
-    await insert(
-        conn,
-        "event_withdrawal",
-        {"event_id": int(qualified["id"]), "by_event_id": event_id, "created_at": now},
-    )
-    return [event_id]
+    return [await record_withdrawal(conn, int(qualified["id"]), withdrawn)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,12 @@ from game.customers.errors import CustomerReason
 from game.errors import DomainError, ErrorCode, bad_input
 from game.events.models import Event
 from game.events.queue import enqueue_processing
-from game.events.service import NewEvent, payload_hash, record_once, validate_key
+from game.events.service import NewEvent, record_once, record_withdrawal, validate_key
 from game.ledger.live import PointsChange, points_update
 from game.ledger.models import EntryKind, LedgerEntry
 from game.rewards.errors import RewardReason, refused
 from game.rewards.models import Redemption, RedemptionStatus, Reward, RewardKind, RewardStatus
-from game.sql import execute, fetch_one, insert
+from game.sql import execute, fetch_one
 
 MAX_PAGE = 100
 MAX_COST = 10_000_000
@@ -429,37 +429,25 @@ async def cancel(arq: ArqRedis, customer_id: UUID, redemption_id: int) -> Redemp
 
 
 async def _withdraw_redemption_event(conn: BaseDBAsyncClient, redemption: Redemption, now: datetime) -> int:
-    """Records the `redemption_cancelled` event and the withdrawal of the redemption's own event (the one
-    its ledger entry was posted under); returns the new event's id, for the engine."""
+    """Records the `redemption_cancelled` event withdrawing the redemption's own event (the one its ledger
+    entry was posted under); returns the new event's id, for the engine."""
     spent = await fetch_one(
         "SELECT event_id FROM ledger_entry WHERE award_key = $1", redemption.award_key, conn=conn
     )
     assert spent is not None  # posted by redeem, under its event
     assert spent["event_id"] is not None
-    payload = {"redemption_id": redemption.id, "reward_id": redemption.reward_id}
-    event_id = await insert(
-        conn,
-        "event",
-        {
-            "customer_id": redemption.customer_id,
-            "type": "redemption_cancelled",
-            # Not the redemptions' source (`rewards:<customer>`), whose keys the customer chooses: a key
-            # made to look like this one must not collide with it.
-            "source": "rewards",
-            # Unique per redemption: a redemption is cancelled once (its row is locked and checked above).
-            "idempotency_key": f"cancel:{redemption.id}",
-            "payload": payload,
-            "payload_hash": payload_hash(payload),
-            "occurred_at": now,
-            "recorded_at": now,
-        },
+    cancelled = NewEvent(
+        redemption.customer_id,
+        "redemption_cancelled",
+        # Not the redemptions' source (`rewards:<customer>`), whose keys the customer chooses: a key made to
+        # look like this one must not collide with it.
+        "rewards",
+        # Unique per redemption: a redemption is cancelled once (its row is locked and checked above).
+        f"cancel:{redemption.id}",
+        {"redemption_id": redemption.id, "reward_id": redemption.reward_id},
+        now,
     )
-    await insert(
-        conn,
-        "event_withdrawal",
-        {"event_id": int(spent["event_id"]), "by_event_id": event_id, "created_at": now},
-    )
-    return event_id
+    return await record_withdrawal(conn, int(spent["event_id"]), cancelled)
 
 
 @dataclass(frozen=True, slots=True)
