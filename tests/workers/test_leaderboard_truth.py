@@ -66,6 +66,18 @@ async def views(gql: GraphQL, marketer: str, viewer: f.Customer, key: str) -> tu
     return mine, real
 
 
+async def rebuilt_as_they_are(settings: Settings, redis: Redis, tmp_path: Path, **members: int) -> None:
+    """`tessera leaderboards rebuild` of the boards the increments built (their members by board key) repairs
+    nothing and leaves them as they were."""
+    await requeue_unprocessed(ctx(settings, redis))  # marks the incremental boards ready
+    incremental = await _board_state(redis)
+    run = await run_tessera(settings, "leaderboards", "rebuild", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    for key, count in members.items():
+        assert f"rebuilt {key}: {count} member(s), 0 score(s) repaired" in run.stdout
+    assert await _board_state(redis) == incremental
+
+
 async def test_a_rebuilt_board_equals_the_board_the_truth_gives_after_refunds_and_clawbacks(
     gql: GraphQL, settings: Settings, redis: Redis, tmp_path: Path
 ) -> None:
@@ -149,13 +161,7 @@ async def test_a_cancelled_redemptions_withdrawn_challenge_leaves_the_boards_as_
     points, done = [(1, 40, "Bob"), (2, 30, "Ann")], [(1, 0, "Ann")]
     assert await views(gql, marketer, bob, "points") == (points, points)
     assert await views(gql, marketer, bob, "done") == (done, done)
-    await requeue_unprocessed(ctx(settings, redis))  # marks the incremental boards ready
-    incremental = await _board_state(redis)
-    run = await run_tessera(settings, "leaderboards", "rebuild", cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert "rebuilt points: 2 member(s), 0 score(s) repaired" in run.stdout
-    assert "rebuilt done: 1 member(s), 0 score(s) repaired" in run.stdout
-    assert await _board_state(redis) == incremental
+    await rebuilt_as_they_are(settings, redis, tmp_path, points=2, done=1)
 
 
 async def test_awards_posted_after_their_event_was_processed_move_the_boards_once(
@@ -218,13 +224,7 @@ async def test_awards_posted_after_their_event_was_processed_move_the_boards_onc
     assert await scores(eve) == (30 + 50, None)
 
     # The rebuild finds nothing to repair: the increments are the truth.
-    await requeue_unprocessed(ctx(settings, redis))
-    incremental = await _board_state(redis)
-    run = await run_tessera(settings, "leaderboards", "rebuild", cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert "rebuilt points: 5 member(s), 0 score(s) repaired" in run.stdout
-    assert "rebuilt done: 1 member(s), 0 score(s) repaired" in run.stdout
-    assert await _board_state(redis) == incremental
+    await rebuilt_as_they_are(settings, redis, tmp_path, points=5, done=1)
 
 
 async def three_on_the_board(

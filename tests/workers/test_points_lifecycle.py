@@ -153,22 +153,33 @@ async def test_expiry_and_redemption_racing_never_spend_the_same_points_twice(
     assert await find_drift() == []
 
 
-async def test_a_redeem_a_reward_challenge_completes_on_a_donation(
-    gql: GraphQL, settings: Settings, redis: Redis
-) -> None:
-    from tests.challenge_helpers import process_all, published_challenge
+async def redemption_challenge(
+    gql: GraphQL, step: dict[str, Any], reward_points: int, **reward_fields: Any
+) -> tuple[str, str, str, str]:
+    """1 point per euro, a till, a product reward of 10 points (or as given) and a live challenge of that
+    redemption step: (marketer, till, reward id, challenge id)."""
+    from tests.challenge_helpers import published_challenge
 
     await f.earn_rule(points_per_unit=1)
     marketer, till = await f.marketer_token(gql), await f.api_key("till-1", ["purchases"])
-    donation = await reward(gql, marketer, kind="DONATION", costPoints=10)
-    product = await reward(gql, marketer, costPoints=10)
+    product = await reward(gql, marketer, **({"costPoints": 10} | reward_fields))
+    challenge_id = await published_challenge(gql, marketer, {"steps": [step]}, rewardPoints=reward_points)
+    return marketer, till, product, challenge_id
+
+
+async def test_a_redeem_a_reward_challenge_completes_on_a_donation(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    from tests.challenge_helpers import process_all
+
     step = {
         "event": "redemption",
         "aggregate": "count",
         "target": 1,
         "filters": [{"field": "kind", "op": "eq", "value": "donation"}],
     }
-    await published_challenge(gql, marketer, {"steps": [step]}, rewardPoints=25)
+    marketer, till, product, _ = await redemption_challenge(gql, step, 25)
+    donation = await reward(gql, marketer, kind="DONATION", costPoints=10)
     alice = await f.customer(gql)
     await buy(gql, till, alice, "A-1", 100)
     await gql(REDEEM, {"id": product, "key": "p"}, token=alice.token)
@@ -183,13 +194,10 @@ async def test_a_redeem_a_reward_challenge_completes_on_a_donation(
 async def test_cancelling_a_redemption_takes_back_the_challenge_it_completed_once(
     gql: GraphQL, settings: Settings, redis: Redis
 ) -> None:
-    from tests.challenge_helpers import process_all, published_challenge
+    from tests.challenge_helpers import process_all
 
-    await f.earn_rule(points_per_unit=1)
-    marketer, till = await f.marketer_token(gql), await f.api_key("till-1", ["purchases"])
-    product = await reward(gql, marketer, costPoints=10)
     step = {"event": "redemption", "aggregate": "count", "target": 2, "filters": []}
-    challenge_id = await published_challenge(gql, marketer, {"steps": [step]}, rewardPoints=50)
+    _, till, product, challenge_id = await redemption_challenge(gql, step, 50)
     alice = await f.customer(gql)
     await buy(gql, till, alice, "A-1", 100)
     first = (await gql(REDEEM, {"id": product, "key": "r1"}, token=alice.token))["redeemReward"]
@@ -222,13 +230,10 @@ async def test_cancelling_a_redemption_takes_back_the_challenge_it_completed_onc
 async def test_a_redemption_cancelled_before_the_worker_saw_it_counts_nothing(
     gql: GraphQL, settings: Settings, redis: Redis
 ) -> None:
-    from tests.challenge_helpers import process_all, published_challenge
+    from tests.challenge_helpers import process_all
 
-    await f.earn_rule(points_per_unit=1)
-    marketer, till = await f.marketer_token(gql), await f.api_key("till-1", ["purchases"])
-    product = await reward(gql, marketer, costPoints=10)
     step = {"event": "redemption", "aggregate": "count", "target": 1, "filters": []}
-    await published_challenge(gql, marketer, {"steps": [step]}, rewardPoints=50)
+    _, till, product, _ = await redemption_challenge(gql, step, 50)
     alice = await f.customer(gql)
     await buy(gql, till, alice, "A-1", 100)
     spent = (await gql(REDEEM, {"id": product, "key": "r1"}, token=alice.token))["redeemReward"]

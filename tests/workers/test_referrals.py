@@ -300,15 +300,21 @@ async def test_two_referees_of_one_referrer_qualifying_at_once_pay_each_once(
     assert again == ["already_processed"] * 5
 
 
-async def test_a_refer_three_friends_challenge_completes(
-    gql: GraphQL, settings: Settings, redis: Redis
-) -> None:
+async def refer_three_friends(gql: GraphQL) -> tuple[str, f.Customer, list[f.Customer]]:
+    """A "refer 3 friends" challenge paying 500, an ambassador and three friends they referred: (till key,
+    ambassador, friends)."""
     marketer, key = await programme(gql)
     # verified_only: the platform records referral_qualified, so a customer cannot claim it with trackEvent.
     three = rule(count_step("referral_qualified", 3)) | {"verified_only": True}
     await challenge(gql, marketer, three, rewardPoints=500)
     ambassador = await f.customer(gql)
-    friends = [await referred(gql, ambassador) for _ in range(3)]
+    return key, ambassador, [await referred(gql, ambassador) for _ in range(3)]
+
+
+async def test_a_refer_three_friends_challenge_completes(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    key, ambassador, friends = await refer_three_friends(gql)
 
     for n, friend in enumerate(friends):
         await buy_and_process(gql, key, friend, settings, redis, BUY)
@@ -320,11 +326,7 @@ async def test_a_refer_three_friends_challenge_completes(
 async def test_a_friend_whose_purchase_is_refunded_no_longer_counts_towards_refer_three_friends(
     gql: GraphQL, settings: Settings, redis: Redis
 ) -> None:
-    marketer, key = await programme(gql)
-    three = rule(count_step("referral_qualified", 3)) | {"verified_only": True}
-    await challenge(gql, marketer, three, rewardPoints=500)
-    ambassador = await f.customer(gql)
-    friends = [await referred(gql, ambassador) for _ in range(3)]
+    key, ambassador, friends = await refer_three_friends(gql)
     for friend in friends:
         await buy_and_process(gql, key, friend, settings, redis, BUY)
     assert await balance(gql, ambassador) == 3 * LEVEL_POINTS[1] + 500
