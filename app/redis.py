@@ -6,13 +6,21 @@ import hashlib
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import hiredis
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis import Redis as SyncRedis
-from redis.exceptions import RedisError
+from redis.asyncio.connection import (
+    AbstractConnection,
+    Connection,
+    SSLConnection,
+    UnixDomainSocketConnection,
+)
+from redis.exceptions import DataError, RedisError
+from redis.typing import EncodableT
 
 from app.settings import Settings
 
@@ -92,9 +100,64 @@ def arq_settings(url: str) -> RedisSettings:
     return RedisSettings.from_dsn(url)
 
 
+def _pack(args: tuple[EncodableT, ...]) -> bytes:
+    """One command in the Redis protocol, packed by hiredis (C), as redis-py's sync connections pack it."""
+    if isinstance(args[0], str):
+        args = (*args[0].encode().split(), *args[1:])  # 'CONFIG GET': one argument per word
+    elif isinstance(args[0], bytes) and b" " in args[0]:
+        args = (*args[0].split(), *args[1:])
+    try:
+        # hiredis's stub omits bytearray, which it refuses (TypeError, below) as redis-py's packer does.
+        return bytes(hiredis.pack_command(args))  # type: ignore[arg-type]
+    except TypeError as exc:  # None, a bool: refused as redis-py's own packer refuses them
+        raise DataError(f"Invalid input: {exc}") from exc
+
+
+class _HiredisPacking(AbstractConnection):
+    """redis-py 5's asyncio connections pack commands in Python, copying the whole buffer again for each
+    argument: 360 us for a 25-job enqueue script, 14 us for a 6-argument EVALSHA, where hiredis takes 50
+    and 2. Its sync connections, and redis-py 6's asyncio ones, already pack with hiredis; arq holds redis
+    below 6. The bytes are the same (tests/app/test_redis_packing.py)."""
+
+    def pack_command(self, *args: EncodableT) -> list[bytes]:
+        return [_pack(args)]
+
+    def pack_commands(self, commands: Iterable[Iterable[EncodableT]]) -> list[bytes]:
+        return [b"".join(_pack(tuple(command)) for command in commands)]
+
+
+class _PackedConnection(_HiredisPacking, Connection):
+    pass
+
+
+class _PackedUnixConnection(_HiredisPacking, UnixDomainSocketConnection):
+    pass
+
+
+class _PackedSSLConnection(_HiredisPacking, SSLConnection):
+    pass
+
+
+_PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {
+    Connection: _PackedConnection,
+    UnixDomainSocketConnection: _PackedUnixConnection,
+    SSLConnection: _PackedSSLConnection,
+}
+
+
+async def pack_with_hiredis(client: ArqRedis) -> ArqRedis:
+    """The client's connections, from now on, pack commands with hiredis; the ones it opened (create_pool's
+    ping) are closed and dropped, so that none packs the slow way."""
+    connections = client.connection_pool
+    connections.connection_class = _PACKED.get(connections.connection_class, connections.connection_class)
+    await connections.disconnect()
+    connections.reset()  # type: ignore[no-untyped-call]
+    return client
+
+
 @asynccontextmanager
 async def arq_pool(url: str) -> AsyncIterator[ArqRedis]:
-    pool = await create_pool(arq_settings(url))
+    pool = await pack_with_hiredis(await create_pool(arq_settings(url)))
     try:
         yield pool
     finally:

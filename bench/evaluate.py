@@ -55,6 +55,7 @@ from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
 from app.db import database, migrate
+from app.redis import pack_with_hiredis
 from app.settings import Settings
 from game.awards.keys import Reason
 from game.badges.levels import Level
@@ -653,7 +654,7 @@ class Failures(logging.Handler):
 async def drain(pg: asyncpg.Connection, settings: Settings, target: str, ids: list[int], task: Any) -> Run:
     """The `tessera worker` setup (build_worker: max_jobs, timeouts, the sweeper cron) in burst mode, which
     returns once the queue is empty. `task` None keeps the real process_event task."""
-    pool = await create_pool(RedisSettings.from_dsn(REDIS_URL))
+    pool = await pack_with_hiredis(await create_pool(RedisSettings.from_dsn(REDIS_URL)))
     worker = build_worker(settings, pool, handle_signals=False)
     worker.burst = True
     if task is not None:

@@ -52,6 +52,7 @@ if not __package__:  # `python bench/push.py` puts bench/ on the path, not the r
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.db import database, migrate
+from app.redis import pack_with_hiredis
 from app.settings import Settings
 from game.notifications.push import VAPID_TTL_S, Sender
 from game.notifications.service import enqueue_delivery
@@ -176,7 +177,7 @@ async def queue_round(pg: asyncpg.Connection, r: int) -> list[str]:
 
 
 async def worker_run(settings: Settings, keys: list[str]) -> Run:
-    pool = ArqPool.from_url(settings.redis_url)
+    pool = await pack_with_hiredis(ArqPool.from_url(settings.redis_url))  # as `tessera worker` connects
     worker = build_worker(settings, pool, handle_signals=False)
     worker.burst = True
     gate = asyncio.Semaphore(settings.worker_max_jobs)

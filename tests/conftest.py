@@ -20,7 +20,7 @@ from tortoise.context import get_current_context
 
 from app.db import migrate
 from app.factory import create_app
-from app.redis import resolved_redis_url
+from app.redis import pack_with_hiredis, resolved_redis_url
 from app.settings import Settings
 from tests.graphql import GraphQL
 from tests.servers import serving
@@ -84,7 +84,7 @@ async def client(server: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest_asyncio.fixture(scope="session")
 async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
     # What the worker's tasks get as ctx["redis"]: they enqueue follow-up jobs with it.
-    client = ArqRedis.from_url(settings.redis_url)
+    client = await pack_with_hiredis(ArqRedis.from_url(settings.redis_url))
     yield client
     await client.aclose()
 
