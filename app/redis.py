@@ -9,10 +9,12 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import hiredis
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis import Redis as SyncRedis
+from redis.asyncio import Redis
 from redis.asyncio.connection import (
     AbstractConnection,
     Connection,
@@ -100,6 +102,9 @@ def arq_settings(url: str) -> RedisSettings:
     return RedisSettings.from_dsn(url)
 
 
+R = TypeVar("R", bound=Redis)
+
+
 def _pack(args: tuple[EncodableT, ...]) -> bytes:
     """One command in the Redis protocol, packed by hiredis (C), as redis-py's sync connections pack it."""
     if isinstance(args[0], str):
@@ -145,7 +150,7 @@ _PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {
 }
 
 
-async def pack_with_hiredis(client: ArqRedis) -> ArqRedis:
+async def pack_with_hiredis(client: R) -> R:
     """The client's connections, from now on, pack commands with hiredis; the ones it opened (create_pool's
     ping) are closed and dropped, so that none packs the slow way."""
     connections = client.connection_pool

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app.redis import pack_with_hiredis
 from game.jobs import ENQUEUE_SCRIPT
 from game.ledger.service import POST_SQL
 
@@ -55,7 +56,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     pool = await asyncpg.create_pool(
         os.environ["DATABASE_URL"], min_size=1, max_size=POOL_SIZE, reset=_keep_session
     )
-    redis = Redis.from_url(os.environ["REDIS_URL"])
+    # Connected as Tessera connects (app/redis.py), so that the ratio measures the rest.
+    redis = await pack_with_hiredis(Redis.from_url(os.environ["REDIS_URL"]))
     app.state.pool, app.state.redis = pool, redis
     try:
         yield
