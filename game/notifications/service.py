@@ -366,6 +366,11 @@ _TO_PUSH = (
 )
 
 
+# What a push carries, without spaces (a push service caps the payload at 4 KB): one encoder for every push,
+# where json.dumps(..., separators=...) builds a new one per call.
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
@@ -600,7 +605,7 @@ async def push_many(sender: Sender, jobs: Sequence[PushJob], max_tries: int) -> 
         if data is None:
             created = _moment(row["created_at"])
             said = message(job.notification_id, kind, _json(row["payload"]), created, row["locale"])
-            data = texts[job.notification_id] = json.dumps(said, separators=(",", ":"))
+            data = texts[job.notification_id] = _compact(said)
         about = KINDS[kind]
         send = sender.send(
             row["endpoint"], row["p256dh"], row["auth"], data, about.ttl_s, about.urgency.value, about.topic
