@@ -7,7 +7,9 @@ window's events stamped with an earlier one, in the order they happened, once.
 
 It goes a batch at a time, each batch one transaction with the challenge row locked that also moves the
 challenge's cursor (`backfill_at`, `backfill_event_id`), and sets `backfilled_at` after the last: a run
-killed half-way loses at most its open batch, and the next run goes on from the cursor.
+killed half-way loses at most its open batch, and the next run goes on from the cursor. A refund's recount
+while it runs replays only the past the cursor has reached (evaluation.py `_counting`): the rest is still
+the backfill's to count, once.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from game.notifications.models import NotificationKind
 from game.progress_store import CHALLENGE_PROGRESS, Row, locked_rows, save_rows
 from game.rules.language import Rule
 from game.rules.progress import advance, empty_progress, is_complete
-from game.sql import execute, fetch_one
+from game.sql import execute, fetch_all, fetch_one
 from game.validation import in_text
 
 
@@ -235,12 +235,13 @@ async def _recount(s: Situation) -> Reacted:
         (live.challenge.id, periods[live.challenge.id].key): empty_progress(live.rule) for live in affected
     }
     rows = await locked_rows(s.conn, CHALLENGE_PROGRESS, customer_id, wanted)
+    backfills = await _backfills(s.conn, [live.challenge for live in affected])
     reacted = Reacted()
     saved = []
     for live in affected:
         c, period = live.challenge, periods[live.challenge.id]
         progress = rows[(c.id, period.key)]
-        counted = Counting(c.published_at, c.published_generation, everything=c.backfill)
+        counted = _counting(c, backfills.get(c.id))
         past = await history(
             s.conn, customer_id, live.rule.event_types, counted, period.starts_at, period.ends_at
         )
@@ -257,6 +258,36 @@ async def _recount(s: Situation) -> Reacted:
         reacted.updates.append(progress_update(customer_id, _moved(c, live.rule, period.key, progress)))
     await save_rows(s.conn, CHALLENGE_PROGRESS, saved)
     return reacted
+
+
+async def _backfills(conn: BaseDBAsyncClient, challenges: list[Challenge]) -> dict[int, dict[str, Any]]:
+    """Where the backfill of each of these challenges has got to, read now rather than from the rules
+    snapshot (a batch moves it without a new generation), and after the progress rows are locked: a batch
+    that moved one of them has committed its cursor with it, and one that has not yet will count its events
+    after this recount."""
+    ids = [c.id for c in challenges if c.backfill]
+    if not ids:
+        return {}
+    placeholders = ", ".join(f"${n}" for n in range(1, len(ids) + 1))
+    rows = await fetch_all(
+        conn,
+        "SELECT id, backfilled_at, backfill_at, backfill_event_id FROM challenge "
+        f"WHERE id IN ({placeholders})",
+        *ids,
+    )
+    return {int(row["id"]): row for row in rows}
+
+
+def _counting(challenge: Challenge, backfill: dict[str, Any] | None) -> Counting:
+    """What the challenge has counted: its live events and, with a backfill, the past that it has reached."""
+    c = challenge
+    if backfill is None:
+        return Counting(c.published_at, c.published_generation)
+    if backfill["backfilled_at"] is not None:
+        return Counting(c.published_at, c.published_generation, everything=True)
+    at, event_id = backfill["backfill_at"], backfill["backfill_event_id"]
+    reached = None if at is None or event_id is None else (at, int(event_id))
+    return Counting(c.published_at, c.published_generation, backfilled_to=reached)
 
 
 async def _withdraw_completion(s: Situation, challenge: Challenge, period: str, completion: int) -> Reacted:

@@ -48,11 +48,14 @@ def remaining_facts(
 
 @dataclass(frozen=True, slots=True)
 class Counting:
-    """Which processed events a definition counted: those evaluated once it was live, or all (backfill)."""
+    """Which processed events a definition counted: those evaluated once it was live; all of them (a finished
+    backfill); or those and, of the ones evaluated before, what a running backfill has reached: it goes in
+    (occurred_at, id) order, and `backfilled_to` is its cursor, as stored (the last event it counted)."""
 
     published_at: datetime | None
     published_generation: int | None = None
     everything: bool = False
+    backfilled_to: tuple[Any, int] | None = None
 
 
 async def history(
@@ -73,20 +76,20 @@ async def history(
     )
     params: list[Any] = [customer_id, *sorted(types)]
 
-    def condition(clause: str, value: Any) -> None:
+    def condition(clause: str, *values: Any) -> None:
         nonlocal sql
-        params.append(value)
-        sql += " AND " + clause.replace("?", f"${len(params)}")
+        for value in values:
+            params.append(value)
+            clause = clause.replace("?", f"${len(params)}", 1)
+        sql += " AND " + clause
 
     if since is not None:
         condition("e.occurred_at >= ?", since)
     if until is not None:
         condition("e.occurred_at < ?", until)
-    if not counted.everything:
-        if counted.published_generation is not None:
-            condition("e.rules_generation >= ?", counted.published_generation)
-        elif counted.published_at is not None:
-            condition("e.processed_at >= ?", counted.published_at)
+    counting = _counted(counted)
+    if counting is not None:
+        condition(counting[0], *counting[1])
     rows = await fetch_all(conn, sql + " ORDER BY e.occurred_at, e.id", *params)
     found = []
     for row in rows:
@@ -119,6 +122,24 @@ async def facts_now(conn: BaseDBAsyncClient, events: Sequence[Event]) -> dict[in
         refunded = row["refunded_cents"]
         now[event.id] = None if withdrawn else remaining_facts(event.type, event.payload, refunded)
     return now
+
+
+def _counted(counted: Counting) -> tuple[str, list[Any]] | None:
+    """The condition (and its values) that keeps the events a definition counted; None: all of them."""
+    if counted.everything:
+        return None
+    value: int | datetime
+    if counted.published_generation is not None:
+        live, value = "e.rules_generation >= ?", counted.published_generation
+    elif counted.published_at is not None:
+        live, value = "e.processed_at >= ?", counted.published_at
+    else:
+        return None
+    if counted.backfilled_to is None:
+        return live, [value]
+    at, event_id = counted.backfilled_to
+    reached = "e.occurred_at < ? OR (e.occurred_at = ? AND e.id <= ?)"
+    return f"({live} OR {reached})", [value, at, at, event_id]
 
 
 def _utc(value: datetime | str) -> datetime:

@@ -168,6 +168,39 @@ async def test_a_long_backfill_commits_batch_by_batch_and_hands_over(
     assert await Notification.filter(key=key).values_list("push_status", flat=True) == ["inbox_only"]
 
 
+async def test_a_refund_during_the_backfill_counts_only_what_the_challenge_has_counted(
+    gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    """A refund's recount replays what the challenge counted: its live events, and of the past only what the
+    backfill has reached. The past it has not reached yet is counted by the backfill, once."""
+    marketer, key, alice = await _history(gql, settings, redis, [3, 2])
+    challenge_id = int(await published_challenge(gql, marketer, THREE_PURCHASES, backfill=True))
+    await gql(f.RECORD_PURCHASE, {"input": f.purchase(alice.id, "NEW-1", 100)}, api_key=key)
+    await process_all(settings, redis)
+    assert await _progress(gql, alice) == [1]  # the live purchase
+    ctx = _ctx(settings.model_copy(update={"backfill_batch": 1, "worker_job_timeout_s": 0}), redis)
+    assert await backfill_challenge(ctx, challenge_id) == 1  # the oldest past purchase, then hands over
+    assert await _progress(gql, alice) == [2]
+
+    refund = {"customerId": alice.id, "orderId": "NEW-1", "refundId": "R-NEW-1", "amountCents": 100}
+    await gql(f.REFUND_PURCHASE, {"input": refund}, api_key=key)
+    await process_all(settings, redis)
+    # The live purchase is gone; the past one the backfill counted stays; the other is not counted yet.
+    assert await _progress(gql, alice) == [1]
+
+    assert await backfill_challenge(ctx, challenge_id) == 1
+    assert await backfill_challenge(ctx, challenge_id) == 0
+    assert await _progress(gql, alice) == [2]  # two purchases left: no completion
+    assert (await gql(CHALLENGES, {"status": "COMPLETED"}, token=alice.token))["challenges"] == []
+    me = (await gql(f.ME, token=alice.token))["me"]
+    assert [e["node"]["kind"] for e in me["ledger"]["edges"] if e["node"]["kind"] == "BONUS"] == []
+    # Once the backfill is done, a refund of a past purchase takes it back like any other.
+    refund = {"customerId": alice.id, "orderId": "H-0", "refundId": "R-H-0", "amountCents": 100}
+    await gql(f.REFUND_PURCHASE, {"input": refund}, api_key=key)
+    await process_all(settings, redis)
+    assert await _progress(gql, alice) == [1]
+
+
 async def test_the_sweeper_hands_over_a_backfill_whose_job_was_lost(
     gql: GraphQL, settings: Settings, redis: Redis
 ) -> None:
