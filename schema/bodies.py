@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from functools import cached_property
 from itertools import accumulate
 from typing import Any
 
@@ -65,14 +66,51 @@ def _depth(value: object) -> int:
     return 0
 
 
+def _mime(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _request_data(data: object) -> GraphQLRequestData:
+    """A JSON body's operation, checked as strawberry checks it (its messages)."""
+    assert isinstance(data, dict)  # decode_object refuses anything else
+    query, variables, extensions = data.get("query"), data.get("variables"), data.get("extensions")
+    for name, value, kind in (
+        ("query", query, "a string"),
+        ("variables", variables, "an object"),
+        ("extensions", extensions, "an object"),
+    ):
+        if value is not None and not isinstance(value, str if name == "query" else dict):
+            raise HTTPException(400, f"The GraphQL operation's `{name}` must be {kind} or null, if provided.")
+    return GraphQLRequestData(
+        query=query,
+        variables=variables,
+        operation_name=data.get("operationName"),
+        extensions=extensions,
+        protocol="http",
+    )
+
+
 class GuardedGraphQL(GraphQL[Context, RootValue]):
     """strawberry's ASGI view, with the body rules above."""
+
+    @cached_property
+    def streams(self) -> bool:
+        """Whether an HTTP streaming transport (multipart, SSE) is enabled: none is, subscriptions go over
+        graphql-transport-ws."""
+        return bool(self._stream_transport_map)
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_object(data)
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
-        parsed = await super().parse_http_body(request)
+        parsed: GraphQLRequestData | list[GraphQLRequestData]
+        json_post = request.method == "POST" and _mime(request.content_type) == "application/json"
+        if json_post and not self.streams:
+            # What nearly every request is: strawberry's general path would parse the Content-Type through
+            # email.message and look for a streaming transport in Accept (none is enabled here).
+            parsed = _request_data(self.parse_json(await request.get_body()))
+        else:
+            parsed = await super().parse_http_body(request)
         for data in parsed if isinstance(parsed, list) else [parsed]:
             variables = data.variables or {}
             if max(map(_depth, variables.values()), default=0) > MAX_VARIABLES_DEPTH:

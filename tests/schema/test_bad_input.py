@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -225,6 +226,54 @@ async def test_malformed_body_gets_a_json_error(gql: GraphQL, body: bytes, conte
     assert error["extensions"] == {"code": "BAD_REQUEST"}
     assert isinstance(error["message"], str)
     assert error["message"] != ""
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"query": 5}, "The GraphQL operation's `query` must be a string or null, if provided."),
+        (
+            {"query": "{ vapidPublicKey }", "variables": [1]},
+            "The GraphQL operation's `variables` must be an object or null, if provided.",
+        ),
+        (
+            {"query": "{ vapidPublicKey }", "extensions": "x"},
+            "The GraphQL operation's `extensions` must be an object or null, if provided.",
+        ),
+        (
+            [{"query": "{ vapidPublicKey }"}],
+            "the request body must be a JSON object (batches are not accepted)",
+        ),
+    ],
+)
+async def test_a_body_of_the_wrong_shape_is_refused(gql: GraphQL, body: object, message: str) -> None:
+    headers = {"Content-Type": "application/json"}
+    response = await gql.client.post("/graphql", content=json.dumps(body).encode(), headers=headers)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 200),
+        ("Application/JSON; charset=utf-8", 200),
+        ("text/plain", 400),
+        ("", 400),
+    ],
+)
+async def test_a_json_body_is_read_whatever_the_case_and_parameters(
+    gql: GraphQL, content_type: str, status: int
+) -> None:
+    content = json.dumps({"query": "{ vapidPublicKey }"}).encode()
+    response = await gql.client.post("/graphql", content=content, headers={"Content-Type": content_type})
+
+    assert response.status_code == status
+    if status == 200:
+        assert isinstance(response.json()["data"]["vapidPublicKey"], str)
+    else:
+        assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
 
 
 async def test_oversized_body_is_refused_before_parsing(gql: GraphQL) -> None:
