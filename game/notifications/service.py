@@ -29,6 +29,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from tortoise.transactions import in_transaction
 
 from game.after_commit import REDIS_DOWN
+from game.customers.models import Customer
 from game.errors import bad_input
 from game.jobs import Job, add_enqueue
 from game.notifications import templates
@@ -321,6 +322,22 @@ async def mark_read(customer_id: UUID, ids: list[int] | None) -> int:
     return await rows.update(read_at=datetime.now(UTC))
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    notification: Notification
+    locale: str
+
+
+async def received(customer_id: UUID, notification_id: int) -> Received | None:
+    """A notification the customer was just told of live (`plan` publishes its id), with their locale to
+    render it in; None when it is not theirs (the channel is theirs alone) or no longer exists."""
+    found = await Notification.get_or_none(id=notification_id, customer_id=customer_id)
+    if found is None:
+        return None
+    locales = await Customer.filter(id=customer_id).values_list("locale", flat=True)
+    return Received(found, str(locales[0]) if locales else templates.FALLBACK)
+
+
 def message(
     notification_id: int, kind: NotificationKind, payload: dict[str, Any], created_at: datetime, locale: str
 ) -> dict[str, Any]:
@@ -342,7 +359,7 @@ def message(
 # one statement per read and one per write.
 
 _TO_PLAN = (
-    "SELECT n.id, n.key, n.customer_id, n.kind, n.payload, n.created_at, n.sent_at, c.locale, c.timezone, "
+    "SELECT n.id, n.key, n.customer_id, n.kind, n.sent_at, c.timezone, "
     "p.opted_out, p.marketing, p.quiet_start_min, p.quiet_end_min, p.daily_cap, s.id AS subscription_id "
     "FROM notification n JOIN customer c ON c.id = n.customer_id "
     "LEFT JOIN notification_preference p ON p.customer_id = n.customer_id "
@@ -441,9 +458,9 @@ async def plan(arq: ArqRedis, keys: list[str], now: datetime | None = None) -> d
                 )
                 for d in devices
             ]
-            kind, payload = NotificationKind(row["kind"]), _json(row["payload"])
-            said = message(notification_id, kind, payload, _moment(row["created_at"]), row["locale"])
-            pipe.publish(channel(UUID(str(row["customer_id"]))), json.dumps(said))
+            # Only its id: the API process reads and renders it for an open app (`received`), so that a
+            # notification nobody is watching live (most of them, every one of a campaign's) costs no render.
+            pipe.publish(channel(UUID(str(row["customer_id"]))), f'{{"id":{int(notification_id)}}}')
         if jobs:
             add_enqueue(pipe, arq, jobs)
         await pipe.execute()

@@ -5,7 +5,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from game import live
-from game.notifications.service import channel
+from game.notifications.service import channel, received
 from schema.context import Info
 from schema.notifications.types import Notification
 from schema.permissions import IsCustomer
@@ -21,4 +21,7 @@ class NotificationSubscriptions:
         customer_id = info.context.viewer.customer_id
         assert customer_id is not None  # IsCustomer
         async for message in live.listen(info.context.arq, channel(customer_id)):
-            yield Notification.from_message(message)
+            # The worker publishes the id only: read and rendered here, for this app alone.
+            found = await received(customer_id, int(message["id"]))
+            if found is not None:
+                yield Notification.from_model(found.notification, found.locale)

@@ -3,7 +3,6 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 
@@ -82,20 +81,6 @@ class Notification:
             link=str(link) if link else None,
             read=n.read_at is not None,
             created_at=n.created_at,
-        )
-
-    @classmethod
-    def from_message(cls, message: dict[str, Any]) -> Notification:
-        kind = Kind(message["kind"])
-        return cls(
-            id=strawberry.ID(str(message["id"])),
-            kind=NotificationKind(kind.value),
-            category=NotificationCategory(templates.KINDS[kind].category.value),
-            title=message["title"],
-            body=message["body"],
-            link=message.get("link"),
-            read=False,
-            created_at=datetime.fromisoformat(message["createdAt"]),
         )
 
 

@@ -3,6 +3,7 @@ devices, permissions, and the live notificationReceived subscription."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +12,7 @@ from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
 from app.settings import Settings
-from game.notifications.models import NotificationKind
+from game.notifications.models import Notification, NotificationKind
 from game.notifications.service import channel, queue_notification
 from game.notifications.vapid import b64url_decode
 from tests import factories as f
@@ -188,6 +189,35 @@ async def test_a_delivered_notification_is_received_live(
             "body": "Challenge live-1 : +20 points",
             "read": False,
         }
+
+
+async def test_a_live_message_shows_only_the_customers_own_notification(
+    server: str, gql: GraphQL, settings: Settings, redis: Redis
+) -> None:
+    """The worker publishes a notification's id; the API reads it, scoped to the listening customer, and
+    renders it in their locale."""
+    alice, bob = await f.customer(gql, locale="fr"), await f.customer(gql, locale="en")
+    async with graphql_ws(server) as ws:
+        await init(ws, bearer(alice.token))
+        query = "subscription { notificationReceived { id title body } }"
+        await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": query}})
+
+        async def listening() -> bool:
+            [(_, count)] = await redis.pubsub_numsub(channel(UUID(alice.id)))
+            return int(count) == 1
+
+        await wait_until(listening, 5, "the server to listen")
+        await notify(bob, "bobs-1", points=5)
+        bobs = await Notification.get(key="bobs-1")
+        # Bob's id on Alice's channel (a bug, a stray publish): nothing of Bob's reaches her.
+        await redis.publish(channel(UUID(alice.id)), json.dumps({"id": bobs.id}))
+        await notify(alice, "live-2", points=20)
+        ctx = {"settings": settings, "redis": redis, "job_try": 1}
+        assert await deliver_notification(ctx, "live-2") == "inbox_only"
+
+        node = (await receive(ws))["payload"]["data"]["notificationReceived"]
+        alices = await Notification.get(key="live-2")
+        assert node == {"id": str(alices.id), "title": "Défi réussi", "body": "Challenge live-2 : +20 points"}
 
 
 async def test_an_unknown_campaign_is_named_as_such(gql: GraphQL) -> None:
