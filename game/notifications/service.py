@@ -54,7 +54,8 @@ PLAN_BATCH = 200
 
 log = logging.getLogger("tessera.notifications")
 # What planning after commit meets when Redis or the database is unavailable.
-_DOWN: tuple[type[Exception], ...] = (*REDIS_DOWN, *UNAVAILABLE, DBConnectionError, OperationalError)
+_DB_DOWN: tuple[type[Exception], ...] = (*UNAVAILABLE, DBConnectionError, OperationalError)
+_DOWN: tuple[type[Exception], ...] = (*REDIS_DOWN, *_DB_DOWN)
 
 
 def channel(customer_id: UUID) -> str:
@@ -331,10 +332,15 @@ class Received:
 async def received(customer_id: UUID, notification_id: int) -> Received | None:
     """A notification the customer was just told of live (`plan` publishes its id), with their locale to
     render it in; None when it is not theirs (the channel is theirs alone) or no longer exists."""
-    found = await Notification.get_or_none(id=notification_id, customer_id=customer_id)
-    if found is None:
+    try:
+        found = await Notification.get_or_none(id=notification_id, customer_id=customer_id)
+        if found is None:
+            return None
+        locales = await Customer.filter(id=customer_id).values_list("locale", flat=True)
+    except _DB_DOWN as exc:
+        # A live message is a courtesy: the open app keeps its subscription, the inbox has the notification.
+        log.warning("live notification %s not shown, the database is unavailable (%s)", notification_id, exc)
         return None
-    locales = await Customer.filter(id=customer_id).values_list("locale", flat=True)
     return Received(found, str(locales[0]) if locales else templates.FALLBACK)
 
 

@@ -10,14 +10,19 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from app.settings import Settings
+from game.notifications.service import channel
 from tests import factories as f
 from tests.graphql import GraphQL
 from tests.processes import TESSERA, tessera_env
+from tests.schema.test_subscriptions import bearer, graphql_ws, init, receive, send
+from tests.workers.conftest import wait_until
 
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 CREATE_CHALLENGE = """
@@ -526,6 +531,50 @@ async def test_the_database_down_during_the_api_key_lookup_is_service_unavailabl
         assert response.status_code == 503, response.text
         error = _only_error(response)
         assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+    finally:
+        api.terminate()
+        await api.wait()
+
+
+async def test_the_database_down_when_a_live_notification_arrives_keeps_the_subscription(
+    gql: GraphQL, settings: Settings, postgres_url: str, redis: Redis
+) -> None:
+    """The worker publishes a notification's id; the API reads it to show it. With the database gone at that
+    moment the message is not shown (the inbox has it), and the app's subscription stays open."""
+    alice = await f.customer(gql)
+    url = httpx.URL(postgres_url.replace("postgres://", "http://", 1))
+    proxy = _Proxy(url.host, url.port or 5432)
+    proxied = postgres_url.replace(f"{url.host}:{url.port}", f"127.0.0.1:{await proxy.start()}", 1)
+    port = await _free_port()
+    env = tessera_env(settings, DATABASE_URL=proxied, TESSERA_PORT=str(port))
+    api = await asyncio.create_subprocess_exec(
+        str(TESSERA), "serve", env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL
+    )
+    live = channel(UUID(alice.id))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for _ in range(200):
+                try:
+                    await client.get("/health")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        async with graphql_ws(f"http://127.0.0.1:{port}") as ws:
+            await init(ws, bearer(alice.token))
+            query = "subscription { notificationReceived { id } }"
+            await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": query}})
+
+            async def listening() -> bool:
+                [(_, count)] = await redis.pubsub_numsub(live)
+                return int(count) == 1
+
+            await wait_until(listening, 10, "the server to listen")
+            await proxy.cut()
+            await redis.publish(live, json.dumps({"id": 1}))
+
+            with pytest.raises(TimeoutError):  # neither an error nor a completion ends it
+                await receive(ws, timeout=1.0)
+            assert await listening()
     finally:
         api.terminate()
         await api.wait()
