@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
@@ -501,39 +502,56 @@ async def _free_port() -> int:
     return port
 
 
-async def test_the_database_down_during_the_api_key_lookup_is_service_unavailable(
-    gql: GraphQL, settings: Settings, postgres_url: str
-) -> None:
-    key = await f.api_key()
+@asynccontextmanager
+async def _api_through(proxy: _Proxy, settings: Settings, postgres_url: str) -> AsyncIterator[str]:
+    """`tessera serve` in a process of its own, reaching PostgreSQL through the proxy; yields its URL once
+    it answers."""
     url = httpx.URL(postgres_url.replace("postgres://", "http://", 1))
-    proxy = _Proxy(url.host, url.port or 5432)
     proxied = postgres_url.replace(f"{url.host}:{url.port}", f"127.0.0.1:{await proxy.start()}", 1)
     port = await _free_port()
     env = tessera_env(settings, DATABASE_URL=proxied, TESSERA_PORT=str(port))
     api = await asyncio.create_subprocess_exec(
         str(TESSERA), "serve", env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            other = GraphQL(client)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             for _ in range(200):
                 try:
                     await client.get("/health")
                     break
                 except httpx.TransportError:
                     await asyncio.sleep(0.05)
-            purchase = {"input": f.purchase("00000000-0000-4000-8000-000000000000")}
-            assert await other.code(f.RECORD_PURCHASE, purchase, api_key=key) == "NOT_FOUND"
-
-            await proxy.cut()
-            response = await other.raw(f.RECORD_PURCHASE, purchase, api_key=key)
-
-        assert response.status_code == 503, response.text
-        error = _only_error(response)
-        assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+        yield base
     finally:
         api.terminate()
         await api.wait()
+
+
+def _proxy_to(postgres_url: str) -> _Proxy:
+    url = httpx.URL(postgres_url.replace("postgres://", "http://", 1))
+    return _Proxy(url.host, url.port or 5432)
+
+
+async def test_the_database_down_during_the_api_key_lookup_is_service_unavailable(
+    gql: GraphQL, settings: Settings, postgres_url: str
+) -> None:
+    key = await f.api_key()
+    proxy = _proxy_to(postgres_url)
+    async with (
+        _api_through(proxy, settings, postgres_url) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
+        other = GraphQL(client)
+        purchase = {"input": f.purchase("00000000-0000-4000-8000-000000000000")}
+        assert await other.code(f.RECORD_PURCHASE, purchase, api_key=key) == "NOT_FOUND"
+
+        await proxy.cut()
+        response = await other.raw(f.RECORD_PURCHASE, purchase, api_key=key)
+
+    assert response.status_code == 503, response.text
+    error = _only_error(response)
+    assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
 
 
 async def test_the_database_down_when_a_live_notification_arrives_keeps_the_subscription(
@@ -542,39 +560,21 @@ async def test_the_database_down_when_a_live_notification_arrives_keeps_the_subs
     """The worker publishes a notification's id; the API reads it to show it. With the database gone at that
     moment the message is not shown (the inbox has it), and the app's subscription stays open."""
     alice = await f.customer(gql)
-    url = httpx.URL(postgres_url.replace("postgres://", "http://", 1))
-    proxy = _Proxy(url.host, url.port or 5432)
-    proxied = postgres_url.replace(f"{url.host}:{url.port}", f"127.0.0.1:{await proxy.start()}", 1)
-    port = await _free_port()
-    env = tessera_env(settings, DATABASE_URL=proxied, TESSERA_PORT=str(port))
-    api = await asyncio.create_subprocess_exec(
-        str(TESSERA), "serve", env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL
-    )
     live = channel(UUID(alice.id))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            for _ in range(200):
-                try:
-                    await client.get("/health")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-        async with graphql_ws(f"http://127.0.0.1:{port}") as ws:
-            await init(ws, bearer(alice.token))
-            query = "subscription { notificationReceived { id } }"
-            await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": query}})
+    proxy = _proxy_to(postgres_url)
+    async with _api_through(proxy, settings, postgres_url) as base, graphql_ws(base) as ws:
+        await init(ws, bearer(alice.token))
+        query = "subscription { notificationReceived { id } }"
+        await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": query}})
 
-            async def listening() -> bool:
-                [(_, count)] = await redis.pubsub_numsub(live)
-                return int(count) == 1
+        async def listening() -> bool:
+            [(_, count)] = await redis.pubsub_numsub(live)
+            return int(count) == 1
 
-            await wait_until(listening, 10, "the server to listen")
-            await proxy.cut()
-            await redis.publish(live, json.dumps({"id": 1}))
+        await wait_until(listening, 10, "the server to listen")
+        await proxy.cut()
+        await redis.publish(live, json.dumps({"id": 1}))
 
-            with pytest.raises(TimeoutError):  # neither an error nor a completion ends it
-                await receive(ws, timeout=1.0)
-            assert await listening()
-    finally:
-        api.terminate()
-        await api.wait()
+        with pytest.raises(TimeoutError):  # neither an error nor a completion ends it
+            await receive(ws, timeout=1.0)
+        assert await listening()
