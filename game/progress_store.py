@@ -16,7 +16,7 @@ from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from game.sql import execute, fetch_all
+from game.sql import execute, fetch_all, placeholders
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +155,7 @@ async def _sqlite_rows(
 ) -> dict[Key, Row]:
     keys, counters = table.keys, table.counters
     where = " AND ".join(f"{k} = ${n}" for n, k in enumerate(keys, start=2))
-    values = ", ".join(f"${n}" for n in range(2, len(keys) + 3))
+    values = placeholders(len(keys) + 1, first=2)
     found = {}
     for key, steps in wanted.items():
         await execute(

@@ -34,6 +34,11 @@ def _prepare(conn: BaseDBAsyncClient, sql: str, params: tuple[Any, ...]) -> tupl
     return (sql if postgres else _PLACEHOLDER.sub("?", sql)), adapted
 
 
+def placeholders(count: int, first: int = 1) -> str:
+    """`$first, …` for `count` values, numbered in order (an IN list, a row of VALUES)."""
+    return ", ".join(f"${n}" for n in range(first, first + count))
+
+
 async def fetch_one(sql: str, *params: Any, conn: BaseDBAsyncClient | None = None) -> dict[str, Any] | None:
     conn = conn or get_connection("default")
     sql, values = _prepare(conn, sql, params)
@@ -49,9 +54,10 @@ async def fetch_all(conn: BaseDBAsyncClient, sql: str, *params: Any) -> list[dic
 async def insert(conn: BaseDBAsyncClient, table: str, values: dict[str, Any]) -> int:
     """INSERT one row (dicts and lists as JSON) and return its id."""
     columns = ", ".join(f'"{column}"' for column in values)
-    placeholders = ", ".join(f"${n}" for n in range(1, len(values) + 1))
     row = await fetch_one(
-        f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders}) RETURNING id', *values.values(), conn=conn
+        f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders(len(values))}) RETURNING id',
+        *values.values(),
+        conn=conn,
     )
     assert row is not None
     return int(row["id"])

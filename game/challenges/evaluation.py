@@ -39,7 +39,7 @@ from game.notifications.models import NotificationKind
 from game.progress_store import CHALLENGE_PROGRESS, Row, locked_rows, save_rows
 from game.rules.language import Rule
 from game.rules.progress import advance, empty_progress, is_complete
-from game.sql import execute, fetch_all, fetch_one
+from game.sql import execute, fetch_all, fetch_one, placeholders
 from game.validation import in_text
 
 
@@ -268,11 +268,10 @@ async def _backfills(conn: BaseDBAsyncClient, challenges: list[Challenge]) -> di
     ids = [c.id for c in challenges if c.backfill]
     if not ids:
         return {}
-    placeholders = ", ".join(f"${n}" for n in range(1, len(ids) + 1))
     rows = await fetch_all(
         conn,
         "SELECT id, backfilled_at, backfill_at, backfill_event_id FROM challenge "
-        f"WHERE id IN ({placeholders})",
+        f"WHERE id IN ({placeholders(len(ids))})",
         *ids,
     )
     return {int(row["id"]): row for row in rows}

@@ -25,7 +25,7 @@ from game.errors import DomainError, ErrorCode, bad_input, not_found
 from game.rules.generation import PerGeneration, bump
 from game.rules.language import Rule, parse_rule
 from game.rules.progress import empty_progress, value_on
-from game.sql import fetch_all
+from game.sql import fetch_all, placeholders
 from game.validation import bounded, icon, localized, optional
 
 MAX_REWARD_POINTS = 1_000_000
@@ -263,7 +263,7 @@ async def _progress_of(customer_id: UUID, challenge_ids: list[int]) -> dict[tupl
     reads one per live challenge on every request, and building the query cost more than running it."""
     if not challenge_ids:
         return {}
-    listed = ", ".join(f"${n}" for n in range(2, len(challenge_ids) + 2))
+    listed = placeholders(len(challenge_ids), first=2)
     rows = await fetch_all(
         get_connection("default"),
         "SELECT challenge_id, period, steps, completions, completed_at FROM challenge_progress"

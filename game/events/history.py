@@ -21,7 +21,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.events.models import Event
 from game.rules.facts import facts_of
-from game.sql import fetch_all
+from game.sql import fetch_all, placeholders
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ async def history(
         "SELECT e.id, e.type, e.payload, e.occurred_at, p.refunded_cents FROM event e "
         "LEFT JOIN purchase p ON p.event_id = e.id LEFT JOIN event_withdrawal w ON w.event_id = e.id "
         "WHERE e.customer_id = $1 AND e.processed_at IS NOT NULL AND w.id IS NULL "
-        "AND e.type IN (" + ", ".join(f"${n}" for n in range(2, len(types) + 2)) + ")"
+        "AND e.type IN (" + placeholders(len(types), first=2) + ")"
     )
     params: list[Any] = [customer_id, *sorted(types)]
 
@@ -106,12 +106,11 @@ async def facts_now(conn: BaseDBAsyncClient, events: Sequence[Event]) -> dict[in
     reader of past events outside a customer's history (a challenge's backfill)."""
     if not events:
         return {}
-    placeholders = ", ".join(f"${n}" for n in range(1, len(events) + 1))
     rows = await fetch_all(
         conn,
         "SELECT e.id, p.refunded_cents, w.id AS withdrawal_id FROM event e "
         "LEFT JOIN purchase p ON p.event_id = e.id LEFT JOIN event_withdrawal w ON w.event_id = e.id "
-        f"WHERE e.id IN ({placeholders})",
+        f"WHERE e.id IN ({placeholders(len(events))})",
         *(event.id for event in events),
     )
     state = {int(row["id"]): row for row in rows}

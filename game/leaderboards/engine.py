@@ -30,7 +30,7 @@ from game.leaderboards.names import shown_name
 from game.leaderboards.periods import Season, season_at
 from game.leaderboards.ranking import Standing, pack
 from game.rules.generation import current_generation
-from game.sql import execute, fetch_all, fetch_one
+from game.sql import execute, fetch_all, fetch_one, placeholders
 
 # pg_advisory locks (class, board id): increments take it shared, a rebuild's repair exclusively.
 BOARD_LOCK = 7_305_274
@@ -121,7 +121,7 @@ async def record_season(conn: BaseDBAsyncClient, board: Leaderboard, season: Sea
 
 
 async def _names(conn: BaseDBAsyncClient, customer_ids: list[UUID]) -> dict[str, str]:
-    marks = ", ".join(f"${n}" for n in range(1, len(customer_ids) + 1))
+    marks = placeholders(len(customer_ids))
     rows = await fetch_all(
         conn, f"SELECT id, display_name FROM customer WHERE id IN ({marks})", *customer_ids
     )

@@ -13,7 +13,7 @@ from tortoise.functions import Sum
 
 from game.errors import bad_input
 from game.ledger.models import Balance, EntryKind, LedgerEntry
-from game.sql import fetch_all, fetch_one, insert
+from game.sql import fetch_all, fetch_one, insert, placeholders
 
 MAX_PAGE = 100
 
@@ -101,7 +101,7 @@ async def balance_of(customer_id: UUID, conn: BaseDBAsyncClient | None = None) -
 async def balances_of(customer_ids: list[UUID]) -> dict[UUID, int]:
     if not customer_ids:
         return {}
-    listed = ", ".join(f"${n}" for n in range(1, len(customer_ids) + 1))
+    listed = placeholders(len(customer_ids))
     rows = await fetch_all(
         get_connection("default"),
         f"SELECT customer_id, points FROM balance WHERE customer_id IN ({listed})",

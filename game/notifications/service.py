@@ -44,7 +44,7 @@ from game.notifications.models import (
 )
 from game.notifications.push import Answer, Sender, check_endpoint, check_keys
 from game.notifications.templates import KINDS, Category
-from game.sql import UNAVAILABLE, execute, fetch_all
+from game.sql import UNAVAILABLE, execute, fetch_all, placeholders
 
 DELIVER_NOTIFICATION = "deliver_notification"
 PUSH_NOTIFICATION = "push_notification"
@@ -436,8 +436,7 @@ async def plan(arq: ArqRedis, keys: list[str], now: datetime | None = None) -> d
     if not keys:
         return {}
     conn = get_connection("default")
-    placeholders = ", ".join(f"${n}" for n in range(1, len(keys) + 1))
-    rows = await fetch_all(conn, _TO_PLAN.format(keys=placeholders), *keys)
+    rows = await fetch_all(conn, _TO_PLAN.format(keys=placeholders(len(keys))), *keys)
     found: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         if row["sent_at"] is None:
@@ -757,7 +756,7 @@ async def _record(attempts: list[_Attempt]) -> None:
         statements.append(_DELIVERIES.format(rows=values(delivered)))
     if gone:
         params.extend(gone)
-        ids = ", ".join(f"${n}" for n in range(len(params) - len(gone) + 1, len(params) + 1))
+        ids = placeholders(len(gone), first=len(params) - len(gone) + 1)
         statements.append(_GONE.format(ids=ids))
     tried = [
         (a.job.notification_id, a.job.subscription_id, a.status, a.outcome.value, a.reason[:300], now)

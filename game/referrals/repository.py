@@ -14,7 +14,7 @@ from uuid import UUID
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from game.referrals.models import MemberStatus, QualificationStatus, ReferralMember, ReferralQualification
-from game.sql import execute, fetch_all, fetch_one
+from game.sql import execute, fetch_all, fetch_one, placeholders
 
 # The upline is read up to this many levels (a chain is a tree path; more is never shown or paid).
 MAX_CHAIN = 100
@@ -131,11 +131,11 @@ async def shared_fingerprints(conn: BaseDBAsyncClient, referee_id: UUID, others:
     """The customers among `others` who paid with a fingerprint the referee also paid with."""
     if not others:
         return set()
-    placeholders = ", ".join(f"${n}" for n in range(2, len(others) + 2))
     rows = await fetch_all(
         conn,
         "SELECT DISTINCT o.customer_id FROM referral_fingerprint r JOIN referral_fingerprint o "
-        f"ON o.fingerprint = r.fingerprint WHERE r.customer_id = $1 AND o.customer_id IN ({placeholders})",
+        "ON o.fingerprint = r.fingerprint WHERE r.customer_id = $1 "
+        f"AND o.customer_id IN ({placeholders(len(others), first=2)})",
         referee_id,
         *others,
     )

@@ -22,8 +22,8 @@ from game.notifications.service import channel
 from tests import factories as f
 from tests.graphql import GraphQL
 from tests.processes import TESSERA, tessera_env
-from tests.schema.test_subscriptions import bearer, graphql_ws, init, receive, send
-from tests.workers.conftest import wait_until
+from tests.schema.test_notifications import subscribed
+from tests.schema.test_subscriptions import graphql_ws, receive
 
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 CREATE_CHALLENGE = """
@@ -563,15 +563,7 @@ async def test_the_database_down_when_a_live_notification_arrives_keeps_the_subs
     live = channel(UUID(alice.id))
     proxy = _proxy_to(postgres_url)
     async with _api_through(proxy, settings, postgres_url) as base, graphql_ws(base) as ws:
-        await init(ws, bearer(alice.token))
-        query = "subscription { notificationReceived { id } }"
-        await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": query}})
-
-        async def listening() -> bool:
-            [(_, count)] = await redis.pubsub_numsub(live)
-            return int(count) == 1
-
-        await wait_until(listening, 10, "the server to listen")
+        listening = await subscribed(ws, alice, "id", redis)
         await proxy.cut()
         await redis.publish(live, json.dumps({"id": 1}))
 

@@ -4,12 +4,14 @@ devices, permissions, and the live notificationReceived subscription."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
 import pytest
 from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
+from websockets.asyncio.client import ClientConnection
 
 from app.settings import Settings
 from game.notifications.models import Notification, NotificationKind
@@ -40,10 +42,28 @@ KEYS = {
 }
 
 
+Listening = Callable[[], Awaitable[bool]]
+
+
 async def notify(customer: f.Customer, key: str, points: int = 10) -> None:
     payload = {"title": {"en": f"Challenge {key}"}, "points": points}
     async with in_transaction() as conn:
         await queue_notification(conn, UUID(customer.id), key, NotificationKind.CHALLENGE_COMPLETED, payload)
+
+
+async def subscribed(ws: ClientConnection, customer: f.Customer, fields: str, redis: Redis) -> Listening:
+    """Subscribes the customer's socket to notificationReceived, and waits until the server listens on their
+    channel; returns the check of that, for a test that must see it still listening later."""
+    await init(ws, bearer(customer.token))
+    query = f"subscription {{ notificationReceived {{ {fields} }} }}"
+    await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": query}})
+
+    async def listening() -> bool:
+        [(_, count)] = await redis.pubsub_numsub(channel(UUID(customer.id)))
+        return int(count) == 1
+
+    await wait_until(listening, 10, "the server to listen")
+    return listening
 
 
 async def test_the_vapid_public_key_is_open_to_anyone_and_a_p256_point(
@@ -167,15 +187,7 @@ async def test_a_delivered_notification_is_received_live(
 ) -> None:
     alice = await f.customer(gql, locale="fr")
     async with graphql_ws(server) as ws:
-        await init(ws, bearer(alice.token))
-        query = "subscription { notificationReceived { id kind category title body read } }"
-        await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": query}})
-
-        async def listening() -> bool:
-            [(_, count)] = await redis.pubsub_numsub(channel(UUID(alice.id)))
-            return int(count) == 1
-
-        await wait_until(listening, 5, "the server to listen")
+        await subscribed(ws, alice, "id kind category title body read", redis)
         await notify(alice, "live-1", points=20)
         ctx = {"settings": settings, "redis": redis, "job_try": 1}
         assert await deliver_notification(ctx, "live-1") == "inbox_only"
@@ -198,15 +210,7 @@ async def test_a_live_message_shows_only_the_customers_own_notification(
     renders it in their locale."""
     alice, bob = await f.customer(gql, locale="fr"), await f.customer(gql, locale="en")
     async with graphql_ws(server) as ws:
-        await init(ws, bearer(alice.token))
-        query = "subscription { notificationReceived { id title body } }"
-        await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": query}})
-
-        async def listening() -> bool:
-            [(_, count)] = await redis.pubsub_numsub(channel(UUID(alice.id)))
-            return int(count) == 1
-
-        await wait_until(listening, 5, "the server to listen")
+        await subscribed(ws, alice, "id title body", redis)
         await notify(bob, "bobs-1", points=5)
         bobs = await Notification.get(key="bobs-1")
         # Bob's id on Alice's channel (a bug, a stray publish): nothing of Bob's reaches her.
