@@ -21,7 +21,6 @@ from schema.customers.queries import CustomerQueries
 from schema.earn.mutations import EarnMutations
 from schema.earn.queries import EarnQueries
 from schema.eco.resolvers import EcoMutations, EcoQueries
-from schema.errors import TesseraSchema
 from schema.events.mutations import EventMutations
 from schema.execution import LeanExecutionContext
 from schema.input_guard import BOUNDED_DATETIME
@@ -36,7 +35,7 @@ from schema.notifications.subscriptions import NotificationSubscriptions
 from schema.purchases.mutations import PurchaseMutations
 from schema.referrals.mutations import ReferralMutations
 from schema.referrals.queries import ReferralQueries
-from schema.request_rules import Limits, RequestRules
+from schema.request_rules import Limits, RequestRules, TesseraSchema
 from schema.rewards.resolvers import RewardMutations, RewardQueries
 from schema.settings import SchemaSettings
 from schema.streaks.mutations import StreakMutations
@@ -119,5 +118,6 @@ def build_schema(settings: SchemaSettings) -> TesseraSchema:
         scalar_overrides={datetime: BOUNDED_DATETIME},
         execution_context_class=LeanExecutionContext,
     )
+    schema.limits = limits
     build_inputs_in_one_pass(schema)
     return schema

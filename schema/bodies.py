@@ -102,17 +102,26 @@ class GuardedGraphQL(GraphQL[Context, RootValue]):
     def decode_json(self, data: str | bytes) -> object:
         return decode_object(data)
 
+    def takes_json_post(self, method: str, content_type: str | None) -> bool:
+        """What nearly every request is: strawberry's general path would parse the Content-Type through
+        email.message and look for a streaming transport in Accept (none is enabled here)."""
+        return method == "POST" and _mime(content_type) == "application/json" and not self.streams
+
+    def json_post_data(self, body: bytes) -> GraphQLRequestData:
+        data = _request_data(self.parse_json(body))
+        _check_variables(data)
+        return data
+
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
-        parsed: GraphQLRequestData | list[GraphQLRequestData]
-        json_post = request.method == "POST" and _mime(request.content_type) == "application/json"
-        if json_post and not self.streams:
-            # What nearly every request is: strawberry's general path would parse the Content-Type through
-            # email.message and look for a streaming transport in Accept (none is enabled here).
-            parsed = _request_data(self.parse_json(await request.get_body()))
-        else:
-            parsed = await super().parse_http_body(request)
+        if self.takes_json_post(request.method, request.content_type):
+            return self.json_post_data(await request.get_body())
+        parsed = await super().parse_http_body(request)
         for data in parsed if isinstance(parsed, list) else [parsed]:
-            variables = data.variables or {}
-            if max(map(_depth, variables.values()), default=0) > MAX_VARIABLES_DEPTH:
-                raise HTTPException(400, f"variables nest deeper than {MAX_VARIABLES_DEPTH} levels")
+            _check_variables(data)
         return parsed
+
+
+def _check_variables(data: GraphQLRequestData) -> None:
+    variables = data.variables or {}
+    if max(map(_depth, variables.values()), default=0) > MAX_VARIABLES_DEPTH:
+        raise HTTPException(400, f"variables nest deeper than {MAX_VARIABLES_DEPTH} levels")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 
 from graphql import GraphQLError
-from strawberry import Schema
-from strawberry.types import ExecutionContext
 
 from game.errors import DomainError
 
@@ -62,18 +60,6 @@ def code_result(result: object) -> None:
     errors = getattr(result, "errors", None)
     if errors:
         result.errors = [coded(error) for error in errors]  # type: ignore[attr-defined]
-
-
-class TesseraSchema(Schema):
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        # Expected outcomes (bad input, conflicts, permissions) are answers, not incidents worth a traceback.
-        # So are the client's own syntax, validation and coercion errors.
-        unexpected = [
-            e for e in errors if not isinstance(e.original_error, DomainError) and not is_client_error(e)
-        ]
-        super().process_errors(unexpected, execution_context)
 
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")

@@ -1,8 +1,8 @@
-"""Every request's rules, in one schema extension.
+"""Every request's rules, applied in one place.
 
 strawberry builds each extension anew for every request and runs each hook as a context manager: eight small
 extensions (limits, caches, error codes, the input guard) cost a quarter of a small request's GraphQL work.
-One extension holds them, in the order they apply:
+These rules apply, in this order:
 
 - operation: the parser's token limit and the validation rules (depth, aliases, and no introspection in
   production); on the way out, suggestions hidden (production), then every error coded (schema/errors.py);
@@ -10,19 +10,37 @@ One extension holds them, in the order they apply:
 - validate: each document validated once per set of rules (an LRU);
 - execute: the input guard (schema/input_guard.py);
 - stream result: each subscription result coded on its way out (it leaves before the operation ends).
+
+Queries and mutations over HTTP (`TesseraSchema.execute`) apply them as plain calls, around graphql-core's
+execution, without strawberry's extension runner: entering and leaving its context managers (five per request,
+each built from a generator) and the hooks it looks up cost about a tenth of a `recordPurchase` request's CPU.
+It keeps strawberry's order and outcomes: the same checks, the same errors raised to the view (no query, an
+operation it cannot find, one the method does not allow), the same pre-execution results, every error logged
+by `process_errors` once. Subscriptions (graphql-transport-ws) go through strawberry's `subscribe`, with the
+`RequestRules` extension below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from graphql import ASTValidationRule, parse
+from graphql import ASTValidationRule, GraphQLError, execute, parse
+from strawberry import Schema
+from strawberry.exceptions import MissingQueryError
+from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, validate_document
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+from strawberry.utils.await_maybe import await_maybe
 
-from schema.errors import code_result, hide_suggestions
+from game.errors import DomainError
+from schema.errors import code_result, hide_suggestions, is_client_error
 from schema.input_guard import guard
 
 CACHED_DOCUMENTS = 1024
@@ -72,3 +90,97 @@ class RequestRules(SchemaExtension):
     def on_stream_result(self, result: object) -> Iterator[None]:
         code_result(result)
         yield
+
+
+class TesseraSchema(Schema):
+    # Set by build_schema (schema/__init__.py) before the first request.
+    limits: Limits
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected outcomes (bad input, conflicts, permissions) are answers, not incidents worth a traceback.
+        # So are the client's own syntax, validation and coercion errors.
+        unexpected = [
+            e for e in errors if not isinstance(e.original_error, DomainError) and not is_client_error(e)
+        ]
+        super().process_errors(unexpected, execution_context)
+
+    async def execute(  # strawberry's signature
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """A query or a mutation, with the rules above as plain calls (strawberry's own `execute` runs them
+        through its extension runner)."""
+        if allowed_operation_types is None:
+            allowed_operation_types = DEFAULT_ALLOWED_OPERATION_TYPES
+        context = self._create_execution_context(
+            query=query,
+            allowed_operation_types=allowed_operation_types,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )
+        try:
+            result = await self._run(context)
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
+            raise  # the view answers them with a 400
+        except Exception as e:  # as strawberry does: an error of this request, answered as such
+            result = PreExecutionError(data=None, errors=[e if isinstance(e, GraphQLError) else _wrapped(e)])
+        if result.errors:
+            context.pre_execution_errors = result.errors
+            self._process_errors(result.errors, context)
+            if self.limits.hide_suggestions:
+                hide_suggestions(result)
+            code_result(result)
+        context.result = result
+        return result
+
+    async def _run(self, context: ExecutionContext) -> ExecutionResult:
+        limits = self.limits
+        if not context.query:
+            raise MissingQueryError
+        try:
+            document = context.graphql_document = _parse(context.query, max_tokens=limits.max_tokens)
+        except GraphQLError as e:
+            return PreExecutionError(data=None, errors=[e])
+        try:
+            operation_type = context.operation_type
+        except RuntimeError as e:
+            raise CannotGetOperationTypeError(context.operation_name) from e
+        if operation_type not in context.allowed_operations:
+            raise InvalidOperationTypeError(operation_type)
+        context.validation_rules = context.validation_rules + limits.rules
+        errors = _validate(self._schema, document, context.validation_rules)
+        if errors:
+            return PreExecutionError(data=None, errors=errors)
+        guard(context)
+        refused = context.result
+        if refused is not None:
+            return ExecutionResult(data=refused.data, errors=refused.errors)
+        done = await await_maybe(
+            execute(
+                self._schema,
+                document,
+                root_value=context.root_value,
+                variable_values=context.variables,
+                operation_name=context.operation_name,
+                context_value=context.context,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as strawberry passes it
+                executor_class=self.execution_context_class,
+                operation_extensions=context.operation_extensions,
+            )
+        )
+        return ExecutionResult(data=done.data, errors=done.errors)
+
+
+def _wrapped(error: Exception) -> GraphQLError:
+    return GraphQLError(str(error), original_error=error)

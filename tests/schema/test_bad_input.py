@@ -255,6 +255,41 @@ async def test_a_body_of_the_wrong_shape_is_refused(gql: GraphQL, body: object, 
 
 
 @pytest.mark.parametrize(
+    ("method", "body", "message"),
+    [
+        ("POST", {"variables": {}}, "No GraphQL query found in the request"),
+        ("POST", {"query": ""}, "No GraphQL query found in the request"),
+        (
+            "POST",
+            {"query": "fragment F on Query { vapidPublicKey }"},
+            "Can't get GraphQL operation type",
+        ),
+        (
+            "POST",
+            {"query": "query A { vapidPublicKey }", "operationName": "B"},
+            'Unknown operation named "B".',
+        ),
+        ("GET", {"query": "mutation { logoutEverywhere }"}, "mutations are not allowed when using GET"),
+        (
+            "POST",
+            {"query": "subscription { pointsChanged { balance } }"},
+            "subscriptions are not allowed when using POST",
+        ),
+    ],
+)
+async def test_an_operation_that_cannot_run_is_a_bad_request(
+    gql: GraphQL, method: str, body: dict[str, Any], message: str
+) -> None:
+    if method == "POST":
+        response = await gql.client.post("/graphql", json=body)
+    else:
+        response = await gql.client.get("/graphql", params=body)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
+
+
+@pytest.mark.parametrize(
     ("content_type", "status"),
     [
         ("application/json", 200),
