@@ -62,11 +62,18 @@ class Context:
     auth_reason: AccessReason | None = None
     # When the access token the request (or the WebSocket) was authenticated with expires.
     auth_expires_at: datetime | None = None
-    loaders: Loaders = field(default_factory=Loaders)
+    _loaders: Loaders | None = field(default=None, repr=False)
     connection_params: dict[str, Any] | None = None
     # A WebSocket refused at connection_init: the close code and reason to send (see schema/view.py).
     ws_rejection: tuple[int, str] | None = None
     _customer: asyncio.Future[CustomerModel] | None = field(default=None, repr=False)
+
+    @property
+    def loaders(self) -> Loaders:
+        """This request's DataLoaders, made when a field first asks (most requests need none)."""
+        if self._loaders is None:
+            self._loaders = Loaders()
+        return self._loaders
 
     async def signed_in_customer(self) -> CustomerModel:
         """The signed-in customer, read once per request however many fields ask (they may run at once)."""

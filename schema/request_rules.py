@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError, execute, parse
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, execute, parse
 from strawberry import Schema
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution import optimized_is_awaitable
@@ -46,8 +46,25 @@ from schema.input_guard import guard
 CACHED_DOCUMENTS = 1024
 
 _parse = lru_cache(maxsize=CACHED_DOCUMENTS)(parse)
-# Keyed by the schema, the document (the parsed one above, the same object for the same text) and the rules.
-_validate = lru_cache(maxsize=CACHED_DOCUMENTS)(validate_document)
+
+# Validation errors by schema, document and rules. Keyed by the document's identity, not its value: the
+# parser cache above hands out the same object for the same text, and graphql-core hashes a document by
+# walking all of it (4 us for a one-field mutation, on every request, in an lru_cache key). Entries hold
+# the schema and the document, so that their ids are not reused while cached.
+_Rules = tuple[type[ASTValidationRule], ...]
+_validated: dict[tuple[int, int, _Rules], tuple[object, object, list[GraphQLError]]] = {}
+
+
+def _validate(schema: GraphQLSchema, document: DocumentNode, rules: _Rules) -> list[GraphQLError]:
+    key = (id(schema), id(document), rules)
+    known = _validated.get(key)
+    if known is not None and known[0] is schema and known[1] is document:
+        return known[2]
+    errors = validate_document(schema, document, rules)
+    if len(_validated) >= CACHED_DOCUMENTS:
+        _validated.clear()
+    _validated[key] = (schema, document, errors)
+    return errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +95,7 @@ class RequestRules(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
+        assert context.graphql_document is not None  # strawberry validates parsed documents only
         context.pre_execution_errors = _validate(
             context.schema._schema, context.graphql_document, context.validation_rules
         )

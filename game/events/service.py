@@ -55,8 +55,12 @@ class NewEvent:
     occurred_at: datetime
 
 
+# One encoder: json.dumps builds a new one for every call that passes an option.
+_canonical = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
 def payload_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(_canonical(payload).encode()).hexdigest()
 
 
 def validate_key(key: str, field: str = "idempotencyKey", max_length: int = MAX_KEY_LENGTH) -> str:
