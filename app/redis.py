@@ -9,15 +9,17 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import hiredis
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis import Redis as SyncRedis
+from redis._parsers.hiredis import _AsyncHiredisParser
 from redis.asyncio import Redis
 from redis.asyncio.connection import (
     AbstractConnection,
     Connection,
+    ConnectionPool,
     SSLConnection,
     UnixDomainSocketConnection,
 )
@@ -118,11 +120,17 @@ def _pack(args: tuple[EncodableT, ...]) -> bytes:
         raise DataError(f"Invalid input: {exc}") from exc
 
 
-class _HiredisPacking(AbstractConnection):
+class _HiredisConnection(AbstractConnection):
     """redis-py 5's asyncio connections pack commands in Python, copying the whole buffer again for each
     argument: 360 us for a 25-job enqueue script, 14 us for a 6-argument EVALSHA, where hiredis takes 50
     and 2. Its sync connections, and redis-py 6's asyncio ones, already pack with hiredis; arq holds redis
-    below 6. The bytes are the same (tests/app/test_redis_packing.py)."""
+    below 6. The bytes are the same (tests/app/test_redis_packing.py).
+
+    Before every command the pool checks that the connection it hands out has nothing left to read and is
+    not closed. redis-py 5 finds out by reading the socket under a zero timeout, which costs a cancelled
+    read per command (6% of a leaderboard request's CPU); redis-py 7 looks at what has already arrived
+    instead (redis/redis-py#4063), as here: a reply in hiredis's reader or bytes in the stream's buffer, or
+    the end of the stream. Either way such a connection is reconnected before use."""
 
     def pack_command(self, *args: EncodableT) -> list[bytes]:
         return [_pack(args)]
@@ -130,16 +138,24 @@ class _HiredisPacking(AbstractConnection):
     def pack_commands(self, commands: Iterable[Iterable[EncodableT]]) -> list[bytes]:
         return [b"".join(_pack(tuple(command)) for command in commands)]
 
+    async def can_read_destructive(self) -> bool:
+        parser = self._parser
+        if isinstance(parser, _AsyncHiredisParser) and parser._connected:
+            reader: Any = parser._reader
+            stream: Any = parser._stream
+            return bool(reader.has_data() or stream.at_eof() or stream._buffer)
+        return bool(await super().can_read_destructive())  # type: ignore[no-untyped-call]
 
-class _PackedConnection(_HiredisPacking, Connection):
+
+class _PackedConnection(_HiredisConnection, Connection):
     pass
 
 
-class _PackedUnixConnection(_HiredisPacking, UnixDomainSocketConnection):
+class _PackedUnixConnection(_HiredisConnection, UnixDomainSocketConnection):
     pass
 
 
-class _PackedSSLConnection(_HiredisPacking, SSLConnection):
+class _PackedSSLConnection(_HiredisConnection, SSLConnection):
     pass
 
 
@@ -150,11 +166,34 @@ _PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {
 }
 
 
+class _Pool(ConnectionPool):
+    """redis-py 5.3 holds the pool's lock while it checks the connection it took (a read attempt under a
+    timeout, before every command), so the concurrent commands of a process wait for one another's checks:
+    a leaderboard request, whose three reads run at once, spent a fifth of its CPU queueing on that lock.
+    redis-py 6 and later take the lock only to pick the connection and check it outside
+    (redis/redis-py#3692), as here; arq holds redis below 6. The connection is the pool's from the moment it
+    is picked, so no other task can take it meanwhile; one that fails its check goes back, as before.
+    (The override also skips the decorator that warns about arguments no caller passes.)"""
+
+    async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Any:
+        async with self._lock:
+            connection = self.get_available_connection()  # type: ignore[no-untyped-call]
+        try:
+            await self.ensure_connection(connection)
+        except BaseException:
+            await self.release(connection)
+            raise
+        return connection
+
+
 async def pack_with_hiredis(client: R) -> R:
-    """The client's connections, from now on, pack commands with hiredis; the ones it opened (create_pool's
-    ping) are closed and dropped, so that none packs the slow way."""
+    """The client's connections, from now on, pack commands with hiredis and come from a pool that does not
+    hold its lock while it checks them; the ones it opened (create_pool's ping) are closed and dropped, so
+    that none packs the slow way."""
     connections = client.connection_pool
     connections.connection_class = _PACKED.get(connections.connection_class, connections.connection_class)
+    if type(connections) is ConnectionPool:
+        connections.__class__ = _Pool  # adds no state: only get_connection differs
     await connections.disconnect()
     connections.reset()  # type: ignore[no-untyped-call]
     return client
