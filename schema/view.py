@@ -13,12 +13,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
@@ -28,11 +26,10 @@ from game.access.viewer import Role
 from game.errors import DomainError, ErrorCode
 from schema.bodies import GuardedGraphQL
 from schema.context import Context
-from schema.errors import coded
 from schema.settings import SchemaSettings
 
 _STATUS = {ErrorCode.SERVICE_UNAVAILABLE: 503}
-# strawberry lets a subscription in by POST too: schema/input_guard.py refuses it with a coded error.
+# strawberry lets a subscription in by POST too: schema/input_guard.py turns it away (a 400 BAD_REQUEST).
 _POST_OPERATIONS = frozenset(OperationType.from_http("POST"))
 
 
@@ -138,12 +135,6 @@ class TesseraGraphQL(GuardedGraphQL[Context, None]):
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         return self.create_response(await self.process_result(request, result), sub_response)
-
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        # Syntax errors leave the schema before schema/request_rules.py codes them; code them here.
-        if result.errors:
-            result.errors = [coded(error) for error in result.errors]
-        return await super().process_result(request, result)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         auth = await authenticate(self.settings.jwt_secret, request.headers)
