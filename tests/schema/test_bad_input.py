@@ -346,6 +346,18 @@ async def test_unknown_field_is_a_validation_failure(gql: GraphQL) -> None:
     assert error["message"] == "Cannot query field 'passwordHash' on type 'Customer'."
 
 
+@pytest.mark.parametrize(
+    "query", ["{ ... @defer { vapidPublicKey } }", "{ rewards @stream(initialCount: 1) { __typename } }"]
+)
+async def test_incremental_delivery_is_not_offered(gql: GraphQL, query: str) -> None:
+    # schema/execution.py runs operations on graphql-core's executor without @defer and @stream.
+    response = await gql.raw(query)
+
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert error["message"].startswith("Unknown directive")
+
+
 def _nested(depth: int) -> str:
     """`me { id { f1 { f2 ... } } }`: no field of the schema nests deeper than 4 levels, so a document
     that exceeds the limit must nest under a leaf (introspection fields are exempt from the limit)."""
