@@ -18,6 +18,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.typevars import Context, RootValue
 
 MAX_VARIABLES_DEPTH = 32
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 # What the parser is ever handed: the body object, `variables`, and the variables' own levels, with room.
 MAX_BODY_DEPTH = 2 * MAX_VARIABLES_DEPTH
 
@@ -101,6 +102,9 @@ class GuardedGraphQL(GraphQL[Context, RootValue]):
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_object(data)
+
+    def encode_json(self, data: object) -> str:
+        return _compact(data)  # strawberry's, without building an encoder per response
 
     def takes_json_post(self, method: str, content_type: str | None) -> bool:
         """What nearly every request is: strawberry's general path would parse the Content-Type through

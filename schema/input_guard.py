@@ -96,10 +96,10 @@ def _in_document(document: Node) -> DomainError | None:
     return literals.problem
 
 
-def guard(context: ExecutionContext) -> None:
+def guard(context: ExecutionContext, operation_type: OperationType | None = None) -> None:
     """At execution, before any resolver: a refusal becomes the result, which skips execution (the error
-    gets its code and field from schema/errors.py)."""
-    if context.operation_type is OperationType.SUBSCRIPTION and not isinstance(
+    gets its code and field from schema/errors.py). `operation_type`: the context's, when already known."""
+    if (operation_type or context.operation_type) is OperationType.SUBSCRIPTION and not isinstance(
         getattr(context.context, "request", None), WebSocket
     ):
         # strawberry would run it as a query and fail on the stream it returns.

@@ -148,7 +148,7 @@ class TesseraSchema(Schema):
             operation_extensions=operation_extensions,
         )
         try:
-            result = await self._run(context)
+            result = await self._run(context, operation_name)
         except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
             raise  # the view answers them with a 400
         except Exception as e:  # as strawberry does: an error of this request, answered as such
@@ -162,7 +162,7 @@ class TesseraSchema(Schema):
         context.result = result
         return result
 
-    async def _run(self, context: ExecutionContext) -> ExecutionResult:
+    async def _run(self, context: ExecutionContext, provided_name: str | None) -> ExecutionResult:
         limits = self.limits
         if not context.query:
             raise MissingQueryError
@@ -170,17 +170,14 @@ class TesseraSchema(Schema):
             document = context.graphql_document = _parse(context.query, max_tokens=limits.max_tokens)
         except GraphQLError as e:
             return PreExecutionError(data=None, errors=[e])
-        try:
-            operation_type = context.operation_type
-        except RuntimeError as e:
-            raise CannotGetOperationTypeError(context.operation_name) from e
+        operation_name, operation_type = _operation(context, document, provided_name)
         if operation_type not in context.allowed_operations:
             raise InvalidOperationTypeError(operation_type)
         context.validation_rules = context.validation_rules + limits.rules
         errors = _validate(self._schema, document, context.validation_rules)
         if errors:
             return PreExecutionError(data=None, errors=errors)
-        guard(context)
+        guard(context, operation_type)
         refused = context.result
         if refused is not None:
             return ExecutionResult(data=refused.data, errors=refused.errors)
@@ -190,7 +187,7 @@ class TesseraSchema(Schema):
                 document,
                 root_value=context.root_value,
                 variable_values=context.variables,
-                operation_name=context.operation_name,
+                operation_name=operation_name,
                 context_value=context.context,
                 is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as strawberry passes it
                 executor_class=self.execution_context_class,
@@ -198,6 +195,29 @@ class TesseraSchema(Schema):
             )
         )
         return ExecutionResult(data=done.data, errors=done.errors)
+
+
+# The operation a document runs, by document and requested name: its name (the first operation's when none
+# is requested) and its type, as strawberry's ExecutionContext works them out, keyed by the document's
+# identity as validation is above.
+_operations: dict[tuple[int, str | None], tuple[object, str | None, OperationType]] = {}
+
+
+def _operation(
+    context: ExecutionContext, document: DocumentNode, provided_name: str | None
+) -> tuple[str | None, OperationType]:
+    key = (id(document), provided_name)
+    known = _operations.get(key)
+    if known is not None and known[0] is document:
+        return known[1], known[2]
+    try:
+        found = context.operation_name, context.operation_type
+    except RuntimeError as e:  # no operation of that name, or none at all
+        raise CannotGetOperationTypeError(context.operation_name) from e
+    if len(_operations) >= CACHED_DOCUMENTS:
+        _operations.clear()
+    _operations[key] = (document, *found)
+    return found
 
 
 def _wrapped(error: Exception) -> GraphQLError:

@@ -289,6 +289,21 @@ async def test_an_operation_that_cannot_run_is_a_bad_request(
     assert response.json()["errors"] == [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
 
 
+async def test_one_document_runs_the_operation_each_request_names(gql: GraphQL) -> None:
+    # The operation found in a document is remembered per document and name (schema/request_rules.py).
+    document = "query A { vapidPublicKey } mutation B { logoutEverywhere }"
+    for _ in range(2):
+        by_get = await gql.client.get("/graphql", params={"query": document, "operationName": "A"})
+        assert isinstance(by_get.json()["data"]["vapidPublicKey"], str)
+
+        refused = await gql.client.get("/graphql", params={"query": document, "operationName": "B"})
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["message"] == "mutations are not allowed when using GET"
+
+        by_post = await gql.client.post("/graphql", json={"query": document, "operationName": "B"})
+        assert by_post.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
 @pytest.mark.parametrize(
     ("content_type", "status"),
     [
