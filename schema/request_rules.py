@@ -7,7 +7,7 @@ These rules apply, in this order:
 - operation: the parser's token limit and the validation rules (depth, aliases, and no introspection in
   production); on the way out, suggestions hidden (production), then every error coded (schema/errors.py);
 - parse: each document text parsed once (an LRU of them);
-- validate: each document validated once per set of rules (an LRU);
+- validate: each document validated once per set of rules (remembered by the document's identity);
 - execute: the input guard (schema/input_guard.py);
 - stream result: each subscription result coded on its way out (it leaves before the operation ends).
 
@@ -22,10 +22,10 @@ by `process_errors` once. Subscriptions (graphql-transport-ws) go through strawb
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, execute, parse
 from strawberry import Schema
@@ -47,24 +47,53 @@ CACHED_DOCUMENTS = 1024
 
 _parse = lru_cache(maxsize=CACHED_DOCUMENTS)(parse)
 
-# Validation errors by schema, document and rules. Keyed by the document's identity, not its value: the
-# parser cache above hands out the same object for the same text, and graphql-core hashes a document by
-# walking all of it (4 us for a one-field mutation, on every request, in an lru_cache key). Entries hold
-# the schema and the document, so that their ids are not reused while cached.
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _PerDocument(Generic[K, V]):
+    """What is worked out from a parsed document (and a key), remembered by the document's identity, not its
+    value: the parser cache above hands out the same object for the same text, and graphql-core hashes a
+    document by walking all of it (4 us for a one-field mutation, on every request, as an lru_cache key).
+    Entries hold their document, so that its id is not reused while cached. A computation that raises is
+    not remembered."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, K], tuple[DocumentNode, V]] = {}
+
+    def get(self, document: DocumentNode, key: K, compute: Callable[[], V]) -> V:
+        entry = self._entries.get((id(document), key))
+        if entry is not None and entry[0] is document:
+            return entry[1]
+        value = compute()
+        if len(self._entries) >= CACHED_DOCUMENTS:
+            self._entries.clear()
+        self._entries[(id(document), key)] = (document, value)
+        return value
+
+
 _Rules = tuple[type[ASTValidationRule], ...]
-_validated: dict[tuple[int, int, _Rules], tuple[object, object, list[GraphQLError]]] = {}
+# Validation errors, by schema (compared by identity) and rules.
+_validated: _PerDocument[tuple[GraphQLSchema, _Rules], list[GraphQLError]] = _PerDocument()
+# The operation a request runs, by the name it asks for: its name (the first operation's when none is asked
+# for) and its type, as strawberry's ExecutionContext works them out.
+_operations: _PerDocument[str | None, tuple[str | None, OperationType]] = _PerDocument()
 
 
 def _validate(schema: GraphQLSchema, document: DocumentNode, rules: _Rules) -> list[GraphQLError]:
-    key = (id(schema), id(document), rules)
-    known = _validated.get(key)
-    if known is not None and known[0] is schema and known[1] is document:
-        return known[2]
-    errors = validate_document(schema, document, rules)
-    if len(_validated) >= CACHED_DOCUMENTS:
-        _validated.clear()
-    _validated[key] = (schema, document, errors)
-    return errors
+    return _validated.get(document, (schema, rules), lambda: validate_document(schema, document, rules))
+
+
+def _operation(
+    context: ExecutionContext, document: DocumentNode, provided_name: str | None
+) -> tuple[str | None, OperationType]:
+    def find() -> tuple[str | None, OperationType]:
+        try:
+            return context.operation_name, context.operation_type
+        except RuntimeError as e:  # no operation of that name, or none at all
+            raise CannotGetOperationTypeError(context.operation_name) from e
+
+    return _operations.get(document, provided_name, find)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,29 +224,6 @@ class TesseraSchema(Schema):
             )
         )
         return ExecutionResult(data=done.data, errors=done.errors)
-
-
-# The operation a document runs, by document and requested name: its name (the first operation's when none
-# is requested) and its type, as strawberry's ExecutionContext works them out, keyed by the document's
-# identity as validation is above.
-_operations: dict[tuple[int, str | None], tuple[object, str | None, OperationType]] = {}
-
-
-def _operation(
-    context: ExecutionContext, document: DocumentNode, provided_name: str | None
-) -> tuple[str | None, OperationType]:
-    key = (id(document), provided_name)
-    known = _operations.get(key)
-    if known is not None and known[0] is document:
-        return known[1], known[2]
-    try:
-        found = context.operation_name, context.operation_type
-    except RuntimeError as e:  # no operation of that name, or none at all
-        raise CannotGetOperationTypeError(context.operation_name) from e
-    if len(_operations) >= CACHED_DOCUMENTS:
-        _operations.clear()
-    _operations[key] = (document, *found)
-    return found
 
 
 def _wrapped(error: Exception) -> GraphQLError:
