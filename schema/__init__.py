@@ -36,6 +36,7 @@ from schema.purchases.mutations import PurchaseMutations
 from schema.referrals.mutations import ReferralMutations
 from schema.referrals.queries import ReferralQueries
 from schema.request_rules import Limits, RequestRules, TesseraSchema
+from schema.resolvers import call_resolvers_directly
 from schema.rewards.resolvers import RewardMutations, RewardQueries
 from schema.settings import SchemaSettings
 from schema.streaks.mutations import StreakMutations
@@ -120,4 +121,5 @@ def build_schema(settings: SchemaSettings) -> TesseraSchema:
     )
     schema.limits = limits
     build_inputs_in_one_pass(schema)
+    call_resolvers_directly(schema)
     return schema
