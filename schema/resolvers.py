@@ -29,8 +29,8 @@ from graphql import GraphQLObjectType, GraphQLResolveInfo
 from strawberry import Schema
 from strawberry.permission import PermissionExtension
 from strawberry.relay.types import GlobalID
-from strawberry.types.arguments import _is_leaf_type, _is_optional_leaf_type, convert_argument
-from strawberry.types.base import StrawberryMaybe
+from strawberry.types.arguments import InputContext, _is_leaf_type, _is_optional_leaf_type, convert_argument
+from strawberry.types.base import StrawberryMaybe, StrawberryObjectDefinition, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 # An argument: its GraphQL name, its Python name, and how its value is converted (None: as it comes).
@@ -119,9 +119,24 @@ def _arguments(schema: Schema, field: StrawberryField) -> list[_Argument]:
 
 
 def _converter(argument_type: Any, graphql_name: str, schema: Schema) -> Callable[[Any, Any], Any]:
-    registry, config = schema.schema_converter.scalar_registry, schema.config
+    registry, config, path = schema.schema_converter.scalar_registry, schema.config, (graphql_name,)
+    # An input object (RecordPurchaseInput...) goes straight to the builder strawberry's conversion would
+    # reach after its chain of type checks (schema/inputs.py gives every input type one).
+    inner: Any = argument_type.of_type if type(argument_type) is StrawberryOptional else argument_type
+    definition = getattr(inner, "__strawberry_definition__", None)
+    if isinstance(definition, StrawberryObjectDefinition) and definition.is_input and definition.from_input:
+        from_input = definition.from_input
+
+        def build(value: Any, info: Any) -> Any:
+            if value is None:
+                return None
+            return from_input(
+                inner, value, InputContext(info=info, config=config, scalar_registry=registry, path=path)
+            )
+
+        return build
 
     def convert(value: Any, info: Any) -> Any:
-        return convert_argument(value, argument_type, registry, config, info, path=(graphql_name,))
+        return convert_argument(value, argument_type, registry, config, info, path=path)
 
     return convert

@@ -13,6 +13,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission
 from strawberry.relay import GlobalID
 
+from schema.inputs import build_inputs_in_one_pass
 from schema.resolvers import call_resolvers_directly
 
 
@@ -130,6 +131,7 @@ def _shown(result: ExecutionResult) -> str:
 async def test_direct_resolvers_answer_what_strawberry_answers(query: str) -> None:
     stock = _schema()
     lean = _schema()
+    build_inputs_in_one_pass(lean)  # as build_schema does: input arguments go to the builder it sets
     call_resolvers_directly(lean)
     expected = await stock.execute(query)
     answer = await lean.execute(query)
