@@ -201,12 +201,12 @@ class LeanExecutionContext(_StrawberryExecutor):
     def _build(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:
         if isinstance(return_type, GraphQLNonNull):
             inner = self._reader(return_type.of_type, field_details_list)
-            return None if inner is None else _non_null(inner)
+            return None if inner is None else _fast(return_type.of_type, _non_null(inner))
         if isinstance(return_type, GraphQLList):
             inner = self._reader(return_type.of_type, field_details_list)
             return None if inner is None else _list(inner)
         if is_leaf_type(return_type):
-            return _leaf(return_type, self.is_awaitable)
+            return _fast(return_type, _leaf(return_type, self.is_awaitable))
         if not isinstance(return_type, GraphQLObjectType) or return_type.is_type_of is not None:
             return None  # an interface or a union: graphql-core resolves the runtime type
         return self._build_object(return_type, field_details_list)
@@ -290,6 +290,35 @@ def _leaf(leaf: GraphQLLeafType, is_awaitable: Callable[[Any], bool]) -> Reader:
         return serialized
 
     return read
+
+
+_MIN_INT, _MAX_INT = -(2**31), 2**31 - 1
+
+
+def _fast(leaf: Any, general: Reader) -> Reader:
+    """A value the scalar's serializer would return unchanged, returned at once (most of an answer's
+    values); anything else goes the general way."""
+    if leaf is GraphQLInt:
+
+        def read_int(value: Any) -> Any:
+            if type(value) is int and _MIN_INT <= value <= _MAX_INT:
+                return value
+            return general(value)
+
+        return read_int
+    if leaf is GraphQLString or leaf is GraphQLID:
+
+        def read_str(value: Any) -> Any:
+            return value if type(value) is str else general(value)
+
+        return read_str
+    if leaf is GraphQLBoolean:
+
+        def read_bool(value: Any) -> Any:
+            return value if value is True or value is False else general(value)
+
+        return read_bool
+    return general
 
 
 def _object(fields: list[tuple[str, Reader, Reader]], is_awaitable: Any) -> Reader:

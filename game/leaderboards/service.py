@@ -171,14 +171,7 @@ def current_season(board: Leaderboard, tz: ZoneInfo, now: datetime | None = None
 # ------------------------------------------------------------------------------------------------ reading
 
 
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """An entry as a viewer sees it."""
-
-    rank: int
-    score: int
-    name: str
-    is_me: bool
+Shown = store.Shown  # an entry as a viewer sees it
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +179,6 @@ class Listing:
     entries: list[Shown]
     total: int
     offset: int
-
-
-def _shown(entries: list[store.Entry], me: UUID | None) -> list[Shown]:
-    mine = str(me) if me else None
-    return [Shown(e.rank, e.score, e.name, e.customer_id == mine) for e in entries]
 
 
 def _checked_page(offset: int, first: int) -> None:
@@ -210,8 +198,9 @@ async def listing(
     if season is not None and season != live.key:
         return await results_listing(board, season, offset, first, me)
     async with store.available():
-        page = await store.page(redis, store.board_key(board.key, live.key), offset, first)
-    return Listing(_shown(page.entries, me), page.total, offset)
+        mine = None if me is None else str(me)
+        page = await store.page(redis, store.board_key(board.key, live.key), offset, first, mine)
+    return Listing(page.entries, page.total, offset)
 
 
 async def around_me(redis: Redis, key: str, customer_id: UUID, radius: int, tz: ZoneInfo) -> list[Shown]:
@@ -220,15 +209,14 @@ async def around_me(redis: Redis, key: str, customer_id: UUID, radius: int, tz: 
     board = await board_by_key(key)
     zkey = store.board_key(board.key, current_season(board, tz).key)
     async with store.available():
-        return _shown(await store.around(redis, zkey, str(customer_id), radius), customer_id)
+        return await store.around(redis, zkey, str(customer_id), radius)
 
 
 async def my_rank(redis: Redis, key: str, customer_id: UUID, tz: ZoneInfo) -> Shown | None:
     board = await board_by_key(key)
     zkey = store.board_key(board.key, current_season(board, tz).key)
     async with store.available():
-        entry = await store.mine(redis, zkey, str(customer_id))
-    return None if entry is None else _shown([entry], customer_id)[0]
+        return await store.mine(redis, zkey, str(customer_id))
 
 
 async def top(redis: Redis, key: str, tz: ZoneInfo, me: UUID | None, size: int = 10) -> list[Shown]:

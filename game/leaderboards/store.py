@@ -216,50 +216,54 @@ async def show(redis: Redis, customer_id: str, standings: Iterable[Standing]) ->
         await pipe.execute()
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    customer_id: str
-    name: str
-    score: int
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs three times as much to build, per entry
+class Shown:
+    """An entry as a viewer sees it: no customer id."""
+
     rank: int
+    score: int
+    name: str
+    is_me: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    entries: list[Entry]
+    entries: list[Shown]
     total: int
 
 
-def _entries(values: list[Any], offset: int) -> list[Entry]:
+def _entries(values: list[Any], offset: int, me: str | None) -> list[Shown]:
     """Entries of what a read script returns after its two leading numbers: listed from `offset`
-    (0-based), the first of them with values[1] customers above."""
+    (0-based), the first of them with values[1] customers above; `me` is the viewer's customer id."""
     triples = values[2:]
     if not triples:
         return []
-    ids = [member.decode() for member in triples[0::3]]
     scores = [unpack(float(packed)) for packed in triples[1::3]]
-    names = [name.decode() for name in triples[2::3]]
     ranks = competition_ranks(scores, int(values[1]) + 1, offset + 1)
-    return [Entry(*entry) for entry in zip(ids, names, scores, ranks, strict=True)]
+    mine = None if me is None else me.encode()
+    return [
+        Shown(rank, score, name.decode(), member == mine)
+        for member, score, name, rank in zip(triples[0::3], scores, triples[2::3], ranks, strict=True)
+    ]
 
 
-async def page(redis: Redis, key: str, offset: int, limit: int) -> Page:
+async def page(redis: Redis, key: str, offset: int, limit: int, me: str | None) -> Page:
     if limit == 0:
         return Page([], int(await redis.zcard(key)))
     values = await READ_PAGE(redis, [key, NAMES], offset, limit)
-    return Page(_entries(values, offset), int(values[0]))
+    return Page(_entries(values, offset, me), int(values[0]))
 
 
-async def around(redis: Redis, key: str, customer_id: str, radius: int) -> list[Entry]:
+async def around(redis: Redis, key: str, customer_id: str, radius: int) -> list[Shown]:
     values = await READ_AROUND(redis, [key, NAMES], customer_id, radius)
-    return _entries(values, int(values[0])) if values else []
+    return _entries(values, int(values[0]), customer_id) if values else []
 
 
-async def mine(redis: Redis, key: str, customer_id: str) -> Entry | None:
+async def mine(redis: Redis, key: str, customer_id: str) -> Shown | None:
     values = await READ_MINE(redis, [key, NAMES], customer_id)
     if not values:
         return None
-    return Entry(customer_id, values[2].decode(), unpack(float(values[0])), int(values[1]) + 1)
+    return Shown(int(values[1]) + 1, unpack(float(values[0])), values[2].decode(), True)
 
 
 async def drop(redis: Redis, board: str, season: str) -> None:

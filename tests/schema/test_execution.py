@@ -63,6 +63,8 @@ def _items() -> list[Item]:
         ("1", "a", 1, Colour.RED, None, "x", 5, good, None),
         ("2", "b", 2, Colour.BLUE, "m", None, 5, bad, Step(target=4, label="four")),
         ("3", "c", 3, "green", "m", "z", 2**40, [], Step(target=5, label=None)),  # type: ignore[arg-type]
+        # Values each scalar turns into another (an int id, an int name, a bool count), and Int's bound.
+        (9, 7, True, Colour.RED, None, "r", -(2**31), [], None),
     ]
     names = ("id", "name", "count", "colour", "maybe", "required", "big", "steps", "parent")
     return [Item(**dict(zip(names, row, strict=True))) for row in rows]
@@ -141,7 +143,7 @@ def test_plain_subtrees_take_the_lean_path() -> None:
     assert calls == ["Query"]  # the list and every field below it read in one pass
     calls.clear()
     _run(Counting, "{ strict { id shout } }")
-    assert calls == ["Query"] + ["Item"] * 6  # a resolver with arguments: field by field
+    assert calls == ["Query"] + ["Item"] * 8  # a resolver with arguments: field by field
 
 
 def test_readers_kept_across_requests_follow_each_requests_variables() -> None:
