@@ -23,8 +23,7 @@ game/leaderboards/ranking.py from what they return.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,13 +148,27 @@ def changed_channel(board: str) -> str:
     return f"lb:changed:{board}"
 
 
-@asynccontextmanager
-async def available() -> AsyncIterator[None]:
-    """Redis unreachable: the board cannot be read, which is not the client's fault nor a bug."""
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE, "leaderboards are unavailable, retry later") from exc
+class _Available:
+    """Redis unreachable: the board cannot be read, which is not the client's fault nor a bug. (A class, not
+    a generator: it wraps each of a board screen's reads.)"""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any
+    ) -> None:
+        if isinstance(error, RedisConnectionError | RedisTimeoutError | OSError):
+            raise DomainError(
+                ErrorCode.SERVICE_UNAVAILABLE, "leaderboards are unavailable, retry later"
+            ) from error
+
+
+_AVAILABLE = _Available()
+
+
+def available() -> _Available:
+    return _AVAILABLE
 
 
 async def mirror(redis: Redis, standings: Iterable[Standing]) -> None:
