@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -90,6 +91,11 @@ async def fetch_one(sql: str, *params: Any, conn: BaseDBAsyncClient | None = Non
 
 async def fetch_all(conn: BaseDBAsyncClient, sql: str, *params: Any) -> list[dict[str, Any]]:
     return [dict(row) for row in await _rows(conn, sql, params)]
+
+
+async def fetch_records(conn: BaseDBAsyncClient, sql: str, *params: Any) -> Sequence[Mapping[str, Any]]:
+    """fetch_all without copying each row into a dict, for rows read once by column name."""
+    return await _rows(conn, sql, params)
 
 
 async def insert(conn: BaseDBAsyncClient, table: str, values: dict[str, Any]) -> int:
