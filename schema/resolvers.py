@@ -90,13 +90,17 @@ def _direct(schema: Schema, field: StrawberryField, strawberrys: Callable[..., A
             if graphql_name in given:
                 value = given[graphql_name]
                 kwargs[python_name] = value if convert is None else convert(value, strawberry_info)
+        # The permissions see what strawberry shows them: the resolver's keyword arguments, its `info`
+        # among them only when the parameter has another name.
+        for name in source_names:
+            kwargs[name] = source
+        if info_name is not None and info_name != "info":
+            kwargs[info_name] = strawberry_info
         for permission in permissions:
             if permission.has_permission(source, strawberry_info, **kwargs) is not True:
                 return strawberrys(source, info, **given)  # strawberry refuses it its way
-        for name in source_names:
-            kwargs[name] = source
-        if info_name is not None:
-            kwargs[info_name] = strawberry_info
+        if info_name == "info":
+            kwargs["info"] = strawberry_info
         return function(source, **kwargs) if passes_self else function(**kwargs)
 
     return resolve

@@ -46,6 +46,15 @@ class Refuse(BasePermission):
         raise ValueError("refused by raising")
 
 
+SEEN: list[list[str]] = []
+
+
+class Record(BasePermission):
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        SEEN.append(sorted(kwargs))
+        return True
+
+
 class Upper(FieldExtension):
     def resolve(self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
         return next_(source, info, **kwargs).upper()
@@ -90,6 +99,14 @@ class Query:
     @strawberry.field(permission_classes=[Refuse])
     def refused(self) -> str | None:
         return "leaked"
+
+    @strawberry.field(permission_classes=[Record])
+    def seen(self, root: Any, n: int = 1) -> int:
+        return n
+
+    @strawberry.field(permission_classes=[Record])
+    def seen_as(self, information: strawberry.Info, parent: strawberry.Parent[Any], n: int = 1) -> str:
+        return information.field_name
 
     @strawberry.field(extensions=[Upper()])
     def upper(self, s: str) -> str:
@@ -138,6 +155,20 @@ async def test_direct_resolvers_answer_what_strawberry_answers(query: str) -> No
     assert _shown(answer) == _shown(expected)
 
 
+async def test_permissions_see_the_keyword_arguments_strawberry_shows_them() -> None:
+    # The source under the resolver's own name for it, `info` only when named otherwise.
+    seen = []
+    for schema in (_schema(), _schema()):
+        if seen:
+            call_resolvers_directly(schema)
+        SEEN.clear()
+        result = await schema.execute("{ seen(n: 2) seenAs echo(n: 3) }")
+        assert result.errors is None
+        seen.append(list(SEEN))
+    assert seen[0] == [["n", "root"], ["information", "n", "parent"]]
+    assert seen[1] == seen[0]
+
+
 def test_only_fields_strawberry_would_call_plainly_are_replaced() -> None:
     stock, lean = _schema(), _schema()
     call_resolvers_directly(lean)
@@ -154,4 +185,6 @@ def test_only_fields_strawberry_would_call_plainly_are_replaced() -> None:
         "refused",
         "node",
         "items",
+        "seen",
+        "seenAs",
     }  # not `upper`: another extension
