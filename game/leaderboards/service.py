@@ -158,14 +158,27 @@ async def live_boards(now: datetime | None = None) -> list[Leaderboard]:
     return [b for b in boards if b.ends_at is None or b.ends_at > now]
 
 
+# The season last found per board and timezone, with the board object it was found for: a board screen asks
+# for it once per field, and a week's or a month's bounds take timezone arithmetic to work out.
+_seasons: dict[tuple[int, ZoneInfo], tuple[Leaderboard, Season]] = {}
+
+
 def current_season(board: Leaderboard, tz: ZoneInfo, now: datetime | None = None) -> Season:
     """The season live now; before a board starts, its first; after it ends, its last."""
     moment = max(now or datetime.now(UTC), board.starts_at)
     if board.ends_at is not None:
         moment = min(moment, board.ends_at - timedelta(microseconds=1))
-    season = season_at(board, moment, tz)
-    assert season is not None  # `moment` is inside the window
-    return season
+    cached = _seasons.get((board.id, tz))
+    if cached is not None and cached[0] is board:
+        season = cached[1]
+        if season.starts_at <= moment and (season.ends_at is None or moment < season.ends_at):
+            return season
+    found = season_at(board, moment, tz)
+    assert found is not None  # `moment` is inside the window
+    if len(_seasons) > 1000:
+        _seasons.clear()
+    _seasons[(board.id, tz)] = (board, found)
+    return found
 
 
 # ------------------------------------------------------------------------------------------------ reading
