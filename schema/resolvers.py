@@ -7,11 +7,12 @@ extension that `permission_classes` adds: one more coroutine, awaiting each perm
 the resolver. On a leaderboard screen (three resolvers) that chain was about 8% of the request, on
 `recordPurchase` about 5%.
 
-Here each such field gets one function that does the same steps in the same order: the same `Info`, each
-permission asked with the converted arguments, the arguments converted as strawberry converts them
-(scalars and enums taken as they come, as strawberry takes them; anything else by strawberry's own
-`convert_argument`), then the resolver called as strawberry calls it (`self` as the source, `info` by its
-parameter's name). What a resolver returns, a coroutine included, goes to graphql-core as it is.
+Here each such field gets one function that does the same steps in the same order: the same `Info`; the
+arguments converted as strawberry converts them (scalars and enums taken as they come, as strawberry takes
+them; an input object handed to its one-pass builder, schema/inputs.py, where strawberry's chain of checks
+would end; anything else by strawberry's own `convert_argument`); each permission asked with the keyword
+arguments strawberry shows it; then the resolver called as strawberry calls it (`self` as the source,
+`info` by its parameter's name). What a resolver returns, a coroutine included, goes to graphql-core as it is.
 
 A field keeps strawberry's chain when anything else is involved: a field extension other than the
 permission one, a permission that may answer asynchronously or that fails silently, an exception handler of
