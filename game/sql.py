@@ -32,8 +32,8 @@ from tortoise.connection import get_connection
 from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 
 _PLACEHOLDER = re.compile(r"\$\d+")
-# One encoder: json.dumps builds a new one for every call that passes an option.
-_compact = json.JSONEncoder(separators=(",", ":")).encode
+# JSON without spaces, by one encoder: json.dumps builds a new one for every call that passes an option.
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 # The database cannot be reached (refused, reset, timed out, shutting down): the request may be retried.
 # OSError covers tortoise's DBConnectionError and TimeoutError.
@@ -45,7 +45,7 @@ def _prepare(conn: BaseDBAsyncClient, sql: str, params: tuple[Any, ...]) -> tupl
     adapted = []
     for value in params:
         if isinstance(value, dict | list):
-            value = _compact(value)
+            value = compact_json(value)
         elif isinstance(value, UUID) and not postgres:
             value = str(value)  # tortoise stores UUIDs as text in SQLite
         adapted.append(value)

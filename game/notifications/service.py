@@ -44,7 +44,7 @@ from game.notifications.models import (
 )
 from game.notifications.push import Answer, Sender, check_endpoint, check_keys
 from game.notifications.templates import KINDS, Category
-from game.sql import UNAVAILABLE, execute, fetch_all, placeholders
+from game.sql import UNAVAILABLE, compact_json, execute, fetch_all, placeholders
 
 DELIVER_NOTIFICATION = "deliver_notification"
 PUSH_NOTIFICATION = "push_notification"
@@ -389,11 +389,6 @@ _TO_PUSH = (
 )
 
 
-# What a push carries, without spaces (a push service caps the payload at 4 KB): one encoder for every push,
-# where json.dumps(..., separators=...) builds a new one per call.
-_compact = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
@@ -627,7 +622,7 @@ async def push_many(sender: Sender, jobs: Sequence[PushJob], max_tries: int) -> 
         if data is None:
             created = _moment(row["created_at"])
             said = message(job.notification_id, kind, _json(row["payload"]), created, row["locale"])
-            data = texts[job.notification_id] = _compact(said)
+            data = texts[job.notification_id] = compact_json(said)  # a push service caps it at 4 KB
         about = KINDS[kind]
         send = sender.send(
             row["endpoint"], row["p256dh"], row["auth"], data, about.ttl_s, about.urgency.value, about.topic
