@@ -78,7 +78,7 @@ class _Directives(Visitor):
         return None
 
 
-def _fixed_selection(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
+def fixed_selection(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
     for node in (operation, *(details.definition for details in fragments.values())):
         seen = _Directives()
         visit(node, seen)
@@ -111,7 +111,7 @@ class LeanExecutionContext(_StrawberryExecutor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         middleware = self.middleware_manager
-        self._lean = middleware is None or middleware._middleware_resolvers is None
+        self.lean = middleware is None or middleware._middleware_resolvers is None
         # Readers of values by (type, selection), and of fields by (parent type, selection); the objects
         # are kept beside their ids, so that an id is never reused while the entry exists.
         self._readers: _Readers = {}
@@ -119,7 +119,7 @@ class LeanExecutionContext(_StrawberryExecutor):
         cached = _by_operation.get(key)
         if cached is not None:
             self._readers = cached[2]
-        elif _fixed_selection(self.operation, self.fragments):
+        elif fixed_selection(self.operation, self.fragments):
             if len(_by_operation) >= _MAX_OPERATIONS:
                 _by_operation.clear()
             _by_operation[key] = (self.schema, self.operation, self._readers)
@@ -132,7 +132,7 @@ class LeanExecutionContext(_StrawberryExecutor):
         path: Path,
         position_context: Any,
     ) -> Any:
-        if self._lean:
+        if self.lean:
             read = self._cached(_FIELD, parent_type, field_details_list)
             if read is not None:
                 try:
@@ -151,8 +151,8 @@ class LeanExecutionContext(_StrawberryExecutor):
         position_context: Any,
     ) -> Any:
         # The value a resolver of ours returned (a list of challenges, a page of entries): read it in one go.
-        if self._lean and not isinstance(result, Exception):
-            read = self._reader(return_type, field_details_list)
+        if self.lean and not isinstance(result, Exception):
+            read = self.reader(return_type, field_details_list)
             if read is not None:
                 try:
                     return read(result)
@@ -160,7 +160,7 @@ class LeanExecutionContext(_StrawberryExecutor):
                     pass
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
-    def _reader(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:
+    def reader(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:
         return self._cached(_VALUE, return_type, field_details_list)
 
     def _cached(self, kind: int, graphql_type: Any, field_details_list: Any) -> Reader | None:
@@ -195,15 +195,15 @@ class LeanExecutionContext(_StrawberryExecutor):
         field = self.schema.get_field(parent_type, details[0].node.name.value)
         if field is None or not _plain(field, details):
             return None
-        read = self._reader(field.type, details)
+        read = self.reader(field.type, details)
         return None if read is None else (_getter(field), read)
 
     def _build(self, return_type: GraphQLOutputType, field_details_list: Any) -> Reader | None:
         if isinstance(return_type, GraphQLNonNull):
-            inner = self._reader(return_type.of_type, field_details_list)
+            inner = self.reader(return_type.of_type, field_details_list)
             return None if inner is None else _fast(return_type.of_type, _non_null(inner))
         if isinstance(return_type, GraphQLList):
-            inner = self._reader(return_type.of_type, field_details_list)
+            inner = self.reader(return_type.of_type, field_details_list)
             return None if inner is None else _list(inner)
         if is_leaf_type(return_type):
             return _fast(return_type, _leaf(return_type, self.is_awaitable))

@@ -40,6 +40,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
 from game.errors import DomainError
+from schema import plans
 from schema.errors import code_result, hide_suggestions, is_client_error
 from schema.input_guard import guard
 
@@ -210,6 +211,10 @@ class TesseraSchema(Schema):
         refused = context.result
         if refused is not None:
             return ExecutionResult(data=refused.data, errors=refused.errors)
+        if operation_type is OperationType.QUERY:
+            data = await self._planned(context, document, operation_name)
+            if data is not None:
+                return ExecutionResult(data=data, errors=None)
         done = await await_maybe(
             execute(
                 self._schema,
@@ -224,6 +229,36 @@ class TesseraSchema(Schema):
             )
         )
         return ExecutionResult(data=done.data, errors=done.errors)
+
+    async def _planned(
+        self, context: ExecutionContext, document: DocumentNode, operation_name: str | None
+    ) -> dict[str, Any] | None:
+        """A query's data from its plan (schema/plans.py), or None: graphql-core answers it."""
+        plan = plans.for_operation(
+            self._schema,
+            document,
+            operation_name,
+            lambda: self.execution_context_class.build(
+                self._schema,
+                document,
+                root_value=context.root_value,
+                context_value=context.context,
+                raw_variable_values=context.variables,
+                operation_name=operation_name,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                operation_extensions=context.operation_extensions,
+            ),
+        )
+        if plan is None:
+            return None
+        return await plan.run(
+            self._schema,
+            context.variables,
+            context.root_value,
+            context.context,
+            context.operation_extensions,
+            optimized_is_awaitable,
+        )
 
 
 def _wrapped(error: Exception) -> GraphQLError:
