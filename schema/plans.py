@@ -30,20 +30,26 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     DocumentNode,
     FieldNode,
+    GraphQLBoolean,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLResolveInfoHelpers,
     GraphQLSchema,
+    GraphQLString,
     ListValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
+    Undefined,
     ValueNode,
     VariableNode,
     get_argument_values,
@@ -52,7 +58,8 @@ from graphql import (
 )
 from graphql.execution import Executor
 from graphql.execution.collect_fields import collect_fields
-from graphql.execution.values import VariableValues, coerce_argument
+from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
+from graphql.execution.values import VariableValues, VariableValueSource, coerce_argument
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
 
@@ -96,12 +103,48 @@ class _RootField:
         return args
 
 
+# A variable of the operation: its name, its signature, the one Python type whose values its scalar takes
+# unchanged (None: any other type), and whether it may be null.
+_Variable = tuple[str, GraphQLVariableSignature, type | None, bool]
+
+# Scalars whose `parse_value` returns a value of this exact type as it is (an Int within 32 bits).
+_TAKEN_AS_THEY_COME: dict[Any, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
+_MIN_INT, _MAX_INT = -(2**31), 2**31 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     operation: OperationDefinitionNode
     root_type: GraphQLObjectType
     fragment_definitions: dict[str, Any]
     fields: tuple[_RootField, ...]
+    variables: tuple[_Variable, ...] | None  # None: coerced by graphql-core on every request
+
+    def coerce(self, schema: GraphQLSchema, raw: dict[str, Any]) -> VariableValues | list[GraphQLError]:
+        """The variables as graphql-core's `get_variable_values` coerces them: a string for a String or an
+        ID, a bool for a Boolean, a 32-bit int for an Int, or null where allowed, taken as they come;
+        anything else (a default to apply, a list, an input object, a value to convert or to refuse) by
+        graphql-core, all of them."""
+        if self.variables is not None:
+            sources: dict[str, VariableValueSource] = {}
+            coerced: dict[str, Any] = {}
+            for name, signature, kind, nullable in self.variables:
+                value: Any = raw.get(name, Undefined)
+                if type(value) is not kind:
+                    if value is not None or not nullable:
+                        break
+                elif kind is int and not _MIN_INT <= cast(int, value) <= _MAX_INT:
+                    break
+                sources[name] = VariableValueSource(signature, value)
+                coerced[name] = value
+            else:
+                return VariableValues(sources, coerced)
+        return get_variable_values(schema, self.operation.variable_definitions or (), raw)
 
     async def run(
         self,
@@ -113,8 +156,7 @@ class Plan:
         is_awaitable: Callable[[Any], bool],
     ) -> dict[str, Any] | None:
         """The operation's data, or None when graphql-core must answer (see the module's docstring)."""
-        definitions = self.operation.variable_definitions or ()
-        variables = get_variable_values(schema, definitions, raw_variables or {})
+        variables = self.coerce(schema, raw_variables or {})
         if isinstance(variables, list):
             return None  # graphql-core reports them
         root_type = self.root_type
@@ -220,7 +262,21 @@ def build(executor: LeanExecutionContext) -> Plan | None:
             return None
         fixed, variables = _arguments(definition, nodes[0])
         fields.append(_RootField(response_name, definition, nodes, fixed, variables, read))
-    return Plan(operation, root_type, executor.fragment_definitions, tuple(fields))
+    return Plan(
+        operation, root_type, executor.fragment_definitions, tuple(fields), _variables(schema, operation)
+    )
+
+
+def _variables(schema: GraphQLSchema, operation: OperationDefinitionNode) -> tuple[_Variable, ...] | None:
+    variables = []
+    for definition in operation.variable_definitions or ():
+        signature = get_variable_signature(schema, definition)
+        if isinstance(signature, GraphQLError):
+            return None
+        nullable = not isinstance(signature.type, GraphQLNonNull)
+        named = signature.type if nullable else signature.type.of_type  # type: ignore[union-attr]
+        variables.append((signature.name, signature, _TAKEN_AS_THEY_COME.get(named), nullable))
+    return tuple(variables)
 
 
 def _arguments(

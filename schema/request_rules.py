@@ -211,8 +211,18 @@ class TesseraSchema(Schema):
         refused = context.result
         if refused is not None:
             return ExecutionResult(data=refused.data, errors=refused.errors)
-        if operation_type is OperationType.QUERY:
-            data = await self._planned(context, document, operation_name)
+        plan = (
+            self._plan(context, document, operation_name) if operation_type is OperationType.QUERY else None
+        )
+        if plan is not None:
+            data = await plan.run(
+                self._schema,
+                context.variables,
+                context.root_value,
+                context.context,
+                context.operation_extensions,
+                optimized_is_awaitable,
+            )
             if data is not None:
                 return ExecutionResult(data=data, errors=None)
         done = await await_maybe(
@@ -230,11 +240,11 @@ class TesseraSchema(Schema):
         )
         return ExecutionResult(data=done.data, errors=done.errors)
 
-    async def _planned(
+    def _plan(
         self, context: ExecutionContext, document: DocumentNode, operation_name: str | None
-    ) -> dict[str, Any] | None:
-        """A query's data from its plan (schema/plans.py), or None: graphql-core answers it."""
-        plan = plans.for_operation(
+    ) -> plans.Plan | None:
+        """A query's plan (schema/plans.py), or None: graphql-core answers it."""
+        return plans.for_operation(
             self._schema,
             document,
             operation_name,
@@ -248,16 +258,6 @@ class TesseraSchema(Schema):
                 is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
                 operation_extensions=context.operation_extensions,
             ),
-        )
-        if plan is None:
-            return None
-        return await plan.run(
-            self._schema,
-            context.variables,
-            context.root_value,
-            context.context,
-            context.operation_extensions,
-            optimized_is_awaitable,
         )
 
 

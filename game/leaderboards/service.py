@@ -9,6 +9,7 @@ seasons.py).
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -158,26 +159,31 @@ async def live_boards(now: datetime | None = None) -> list[Leaderboard]:
     return [b for b in boards if b.ends_at is None or b.ends_at > now]
 
 
-# The season last found per board and timezone, with the board object it was found for: a board screen asks
-# for it once per field, and a week's or a month's bounds take timezone arithmetic to work out.
-_seasons: dict[tuple[int, ZoneInfo], tuple[Leaderboard, Season]] = {}
+# The season last found per board and timezone, with the board object it was found for and the moments (POSIX
+# seconds, from inclusive, until exclusive) it is the live one: a board screen asks for it once per field, and
+# a week's or a month's bounds take timezone arithmetic to work out, aware datetimes' comparisons too.
+_seasons: dict[tuple[int, ZoneInfo], tuple[Leaderboard, Season, float, float]] = {}
 
 
 def current_season(board: Leaderboard, tz: ZoneInfo, now: datetime | None = None) -> Season:
     """The season live now; before a board starts, its first; after it ends, its last."""
-    moment = max(now or datetime.now(UTC), board.starts_at)
-    if board.ends_at is not None:
-        moment = min(moment, board.ends_at - timedelta(microseconds=1))
     cached = _seasons.get((board.id, tz))
     if cached is not None and cached[0] is board:
-        season = cached[1]
-        if season.starts_at <= moment and (season.ends_at is None or moment < season.ends_at):
-            return season
-    found = season_at(board, moment, tz)
-    assert found is not None  # `moment` is inside the window
+        moment = time.time() if now is None else now.timestamp()
+        if cached[2] <= moment < cached[3]:
+            return cached[1]
+    at = max(now or datetime.now(UTC), board.starts_at)
+    if board.ends_at is not None:
+        at = min(at, board.ends_at - timedelta(microseconds=1))
+    found = season_at(board, at, tz)
+    assert found is not None  # `at` is inside the window
+    # Before the board starts its first season is the live one, after it ends its last.
+    since = -math.inf if found.starts_at <= board.starts_at else found.starts_at.timestamp()
+    last = found.ends_at is None or (board.ends_at is not None and found.ends_at >= board.ends_at)
+    until = math.inf if last or found.ends_at is None else found.ends_at.timestamp()
     if len(_seasons) > 1000:
         _seasons.clear()
-    _seasons[(board.id, tz)] = (board, found)
+    _seasons[(board.id, tz)] = (board, found, since, until)
     return found
 
 

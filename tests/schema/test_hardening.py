@@ -127,6 +127,26 @@ async def test_a_chunked_body_under_the_limit_is_served(client: httpx.AsyncClien
     assert response.json() == {"data": {"__typename": "Query"}}
 
 
+async def test_bytes_past_a_content_length_are_the_next_request_not_the_body(server: str) -> None:
+    # A declared length within the limit is not counted (app/limits.py): the server frames the body by it.
+    # Here the declared bytes are a whole query and what follows them is a second request, sent at once:
+    # had the app been handed those bytes as body, the first answer would be a 400 (no JSON object).
+    host, port = server.removeprefix("http://").split(":")
+    query = b'{"query": "{ __typename }"}'
+    head = b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    head += b"Content-Length: %d\r\n\r\n" % len(query)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(head + query + b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    answers = await asyncio.wait_for(reader.read(), 30)
+    writer.close()
+    first, second = answers.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"200 "), answers
+    assert first.endswith(b'\r\n\r\n{"data":{"__typename":"Query"}}'), answers
+    assert second.startswith(b"200 "), answers
+    assert second.endswith(b'{"status":"ok"}'), answers
+
+
 async def test_a_declared_oversized_body_is_refused_without_reading_it(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:

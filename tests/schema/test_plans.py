@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import OperationDefinitionNode, get_variable_values, parse
 from strawberry.permission import BasePermission
 
 from game.errors import bad_input
@@ -73,6 +74,11 @@ class Query:
         return n * 2
 
     @strawberry.field
+    def tag(self, id: strawberry.ID, flag: bool | None = None, score: float | None = None) -> str:
+        CALLS.append("tag")
+        return f"{id!r} {flag!r} {score!r}"
+
+    @strawberry.field
     def paint(self, colour: Colour = Colour.RED, colours: list[Colour] | None = None) -> str:
         CALLS.append("paint")
         return f"{colour.value} {[c.value for c in colours or []]}"
@@ -118,6 +124,8 @@ SCHEMA = _schema()
 
 # (query, variables, what the plan does with it: it answers, it gives up, or the operation has none)
 ANSWERS, GIVES_UP, NO_PLAN = "answers", "gives up", "no plan"
+REFUSED = "variables refused"  # by graphql-core: no plan is worked out, or the plan hands them to it
+TAG = "query($id: ID!, $flag: Boolean, $score: Float) { tag(id: $id, flag: $flag, score: $score) }"
 CASES: list[tuple[str, dict[str, Any] | None, str]] = [
     (
         "query($key: String!) { board(key: $key, first: 2) { entries { rank name } total } "
@@ -138,12 +146,24 @@ CASES: list[tuple[str, dict[str, Any] | None, str]] = [
     ("query($c: [Colour!]) { paint(colours: $c) }", {"c": ["BLUE"]}, ANSWERS),
     ("{ echo(f: {colour: BLUE, counts: [1, 2]}) }", None, ANSWERS),
     ("query($n: Int!) { echo(f: {colour: RED, counts: [$n]}) }", {"n": 4}, ANSWERS),
+    # Variables taken as they come, and those graphql-core converts, defaults or refuses.
+    (TAG, {"id": "x1", "flag": True, "score": 1.5}, ANSWERS),
+    (TAG, {"id": 7, "flag": None, "score": 2}, ANSWERS),  # an int ID becomes "7", an int Float 2.0
+    (TAG, {"id": "x1"}, ANSWERS),
+    (TAG, {"id": "x1", "flag": "yes"}, REFUSED),
+    (TAG, {"id": None}, REFUSED),
+    (TAG, {"id": True}, REFUSED),
+    ('query($k: String! = "d", $n: Int! = 1) { rank(key: $k) { name } count(n: $n) }', {"n": 5}, ANSWERS),
+    ("query($n: Int!) { count(n: $n) }", {"n": -(2**30)}, ANSWERS),  # Int's bound, once doubled
+    ("query($n: Int!) { count(n: $n) }", {"n": 2**31}, REFUSED),
+    ("query($n: Int!) { count(n: $n) }", {"n": 2.0}, ANSWERS),  # graphql-core takes a whole float
+    ("query($n: Int!) { count(n: $n) }", {"n": True}, REFUSED),
     ('{ board(key: "a") { total } fails }', None, GIVES_UP),
     ("{ count(n: 1) promise }", None, GIVES_UP),
     ("{ guarded count(n: 1) }", None, GIVES_UP),
     ("{ count(n: 1) guarded }", None, GIVES_UP),
-    ("query($n: Int!) { count(n: $n) }", {"n": "x"}, NO_PLAN),  # variables refused: graphql-core says so
-    ("query($n: Int!) { count(n: $n) }", {"n": 2**40}, NO_PLAN),
+    ("query($n: Int!) { count(n: $n) }", {"n": "x"}, REFUSED),  # variables refused: graphql-core says so
+    ("query($n: Int!) { count(n: $n) }", {"n": 2**40}, REFUSED),
     ("query($n: Int!) { count(n: $n) @include(if: true) }", {"n": 1}, NO_PLAN),
     ("{ __schema { queryType { name } } }", None, NO_PLAN),
     ("mutation { bump(n: 1) }", None, NO_PLAN),
@@ -181,7 +201,11 @@ async def test_a_plan_answers_as_graphql_core_does(
             assert CALLS == expected_calls  # each resolver once: graphql-core did not run it again
         elif outcome == GIVES_UP:  # the plan's calls up to the one it gave up on, then graphql-core's
             assert CALLS[len(CALLS) - len(expected_calls) :] == expected_calls
-    assert outcomes == {ANSWERS: [True, True], GIVES_UP: [False, False], NO_PLAN: []}[outcome]
+    if outcome == REFUSED:  # refused before a resolver ran, either way
+        assert True not in outcomes
+        assert CALLS == expected_calls == []
+    else:
+        assert outcomes == {ANSWERS: [True, True], GIVES_UP: [False, False], NO_PLAN: []}[outcome]
 
 
 async def test_the_cases_compared_include_errors() -> None:
@@ -195,3 +219,22 @@ async def test_the_cases_compared_include_errors() -> None:
     assert {"data": {"board": {"total": 3}, "fails": None}} in [{"data": a["data"]} for a in answers]
     # A broken promise of a non-null root field: the whole answer's data null, the error on that field.
     assert any(a["data"] is None and '"path": ["promise"]' in a["errors"][0] for a in answers)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"), [(q, v) for q, v, _ in CASES if v is not None] + [(TAG, {"id": "a", "extra": 1})]
+)
+def test_variables_are_coerced_as_graphql_core_coerces_them(query: str, variables: dict[str, Any]) -> None:
+    operation = parse(query).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    schema = SCHEMA._schema
+    plan = plans.Plan(operation, schema.query_type, {}, (), plans._variables(schema, operation))  # type: ignore[arg-type]
+
+    def shown(values: Any) -> Any:
+        if isinstance(values, list):
+            return [e.message for e in values]
+        sources = {k: (s.signature.name, str(s.signature.type), s.value) for k, s in values.sources.items()}
+        return sources, values.coerced, [type(v) for v in values.coerced.values()]
+
+    expected = get_variable_values(schema, operation.variable_definitions, variables)
+    assert shown(plan.coerce(schema, variables)) == shown(expected)
