@@ -12,6 +12,7 @@ from functools import cached_property
 from itertools import accumulate
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
@@ -59,6 +60,17 @@ def decode_object(data: str | bytes) -> dict[str, Any]:
     return value
 
 
+def encode_answer(data: object) -> bytes:
+    """An answer's JSON, compact: orjson's (UTF-8, several times faster than the standard encoder), or the
+    standard encoder's for what orjson refuses to write (an int beyond 64 bits, a lone surrogate, a key that
+    is not a string), as before. The one difference: a NaN or an infinity, which only a JSON scalar's value
+    can carry, is written null (valid JSON) instead of NaN (which no JSON parser reads)."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError is one
+        return _compact(data).encode()
+
+
 def _depth(value: object) -> int:
     if isinstance(value, dict):
         return 1 + max(map(_depth, value.values()), default=0)
@@ -104,7 +116,8 @@ class GuardedGraphQL(GraphQL[Context, RootValue]):
         return decode_object(data)
 
     def encode_json(self, data: object) -> str:
-        return _compact(data)  # strawberry's, without building an encoder per response
+        # Text: strawberry sends a WebSocket message as a binary frame when it gets bytes.
+        return encode_answer(data).decode()
 
     def takes_json_post(self, method: str, content_type: str | None) -> bool:
         """What nearly every request is: strawberry's general path would parse the Content-Type through

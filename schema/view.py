@@ -24,7 +24,7 @@ from game.access.errors import AccessReason
 from game.access.tokens import authenticate
 from game.access.viewer import Role
 from game.errors import DomainError, ErrorCode
-from schema.bodies import GuardedGraphQL
+from schema.bodies import GuardedGraphQL, encode_answer
 from schema.context import Context
 from schema.settings import SchemaSettings
 
@@ -134,7 +134,16 @@ class TesseraGraphQL(GuardedGraphQL[Context, None]):
             raise HTTPException(400, e.as_http_error_reason("POST")) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
-        return self.create_response(await self.process_result(request, result), sub_response)
+        answer = Response(
+            encode_answer(await self.process_result(request, result)), media_type="application/json"
+        )
+        # What strawberry's create_response takes from the sub-response a resolver may have touched.
+        answer.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            answer.background = sub_response.background
+        if sub_response.status_code:
+            answer.status_code = sub_response.status_code
+        return answer
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         auth = await authenticate(self.settings.jwt_secret, request.headers)
