@@ -231,11 +231,11 @@ async def show(redis: Redis, customer_id: str, standings: Iterable[Standing]) ->
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass costs three times as much to build, per entry
 class Shown:
-    """An entry as a viewer sees it: no customer id."""
+    """An entry as a viewer sees it: no customer id. The schema shows it as it is (LeaderboardEntry)."""
 
     rank: int
     score: int
-    name: str
+    display_name: str
     is_me: bool
 
 

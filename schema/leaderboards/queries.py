@@ -9,7 +9,14 @@ import strawberry
 from game.access.viewer import Role
 from game.leaderboards import service
 from schema.context import Info
-from schema.leaderboards.types import Leaderboard, LeaderboardEntry, LeaderboardPage, decode_cursor
+from schema.leaderboards.types import (
+    Leaderboard,
+    LeaderboardEntry,
+    LeaderboardPage,
+    decode_cursor,
+    entries,
+    entry,
+)
 from schema.permissions import IsCustomer, IsSignedIn
 
 KEY = strawberry.argument(description="The board's key; NOT_FOUND if there is none.")
@@ -71,7 +78,7 @@ class LeaderboardQueries:
         customer_id = info.context.viewer.customer_id
         assert customer_id is not None  # IsCustomer
         around = await service.around_me(info.context.arq, key, customer_id, radius, _tz(info))
-        return [LeaderboardEntry.from_shown(e) for e in around]
+        return entries(around)
 
     @strawberry.field(
         description="The signed-in customer's entry on the live season; null when they are not ranked.",
@@ -81,7 +88,7 @@ class LeaderboardQueries:
         customer_id = info.context.viewer.customer_id
         assert customer_id is not None  # IsCustomer
         mine = await service.my_rank(info.context.arq, key, customer_id, _tz(info))
-        return None if mine is None else LeaderboardEntry.from_shown(mine)
+        return None if mine is None else entry(mine)
 
     @strawberry.field(
         description="The final standings of a closed season, best first (customer or marketer); NOT_FOUND "
@@ -95,4 +102,4 @@ class LeaderboardQueries:
         season: Annotated[str, strawberry.argument(description="The season, e.g. '2026-W47'.")],
     ) -> list[LeaderboardEntry]:
         results = await service.season_results(key, season, info.context.viewer.customer_id)
-        return [LeaderboardEntry.from_shown(e) for e in results]
+        return entries(results)

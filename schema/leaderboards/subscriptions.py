@@ -8,7 +8,7 @@ import strawberry
 
 from game.leaderboards.live import top_changes
 from schema.context import Info
-from schema.leaderboards.types import LeaderboardEntry
+from schema.leaderboards.types import LeaderboardEntry, entries
 from schema.permissions import IsCustomer
 
 
@@ -26,4 +26,4 @@ class LeaderboardSubscriptions:
         tz = ZoneInfo(settings.programme_timezone)
         me = info.context.viewer.customer_id
         async for top in top_changes(info.context.arq, key, tz, me, settings.leaderboard_throttle_s):
-            yield [LeaderboardEntry.from_shown(e) for e in top]
+            yield entries(top)
