@@ -322,11 +322,18 @@ def _fast(leaf: Any, general: Reader) -> Reader:
 
 
 def _object(fields: list[tuple[str, Reader, Reader]], is_awaitable: Any) -> Reader:
+    # Classes whose instances were found not awaitable and have no attributes of their own (slots): whether
+    # one is awaitable is a matter of its class, asked once (a page of board entries asked it per entry).
+    plain: set[type] = set()
+
     def read(source: Any) -> Any:
         if source is None:
             return None
-        if is_awaitable(source):
-            raise _GiveUp
+        if type(source) not in plain:
+            if is_awaitable(source):
+                raise _GiveUp
+            if not hasattr(source, "__dict__"):
+                plain.add(type(source))
         return {name: read_value(get(source)) for name, get, read_value in fields}
 
     return read
