@@ -221,7 +221,7 @@ class LeanExecutionContext(_StrawberryExecutor):
             if node.name.value == "__typename":
                 if not _no_directives(details):
                     return None
-                fields.append((response_name, _constant(return_type.name), _same))
+                fields.append((response_name, _constant(return_type.name), same))
                 continue
             parts = self._plain_parts(return_type, details)
             if parts is None:
@@ -353,5 +353,5 @@ def _getter(field: GraphQLField) -> Reader:
     return lambda source: resolve(source, None)  # type: ignore[misc]
 
 
-def _same(value: Any) -> Any:
+def same(value: Any) -> Any:
     return value

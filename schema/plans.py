@@ -63,7 +63,7 @@ from graphql.execution.values import VariableValues, VariableValueSource, coerce
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
 
-from schema.execution import LeanExecutionContext, Reader, fixed_selection
+from schema.execution import LeanExecutionContext, Reader, fixed_selection, same
 
 # Argument values that may be handed to every request's resolver call: nothing a resolver could change.
 _IMMUTABLE = (str, int, float, bool, type(None), Enum)
@@ -252,7 +252,7 @@ def build(executor: LeanExecutionContext) -> Plan | None:
             return None
         nodes = [d.node for d in details]
         if nodes[0].name.value == "__typename":
-            fields.append(_RootField(response_name, None, nodes, {}, (), _same))
+            fields.append(_RootField(response_name, None, nodes, {}, (), same))
             continue
         definition = schema.get_field(root_type, nodes[0].name.value)
         if definition is None:
@@ -316,10 +316,6 @@ def _uses_variables(value: ValueNode) -> bool:
     if isinstance(value, ObjectValueNode):
         return any(_uses_variables(field.value) for field in value.fields)
     return False
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 # Plans by schema, document and operation name (None: the document cannot have one); the entries hold

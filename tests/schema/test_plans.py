@@ -3,7 +3,6 @@
 No `from __future__ import annotations` here: strawberry reads the annotations of the types below."""
 
 import json
-from enum import Enum
 from typing import Any
 
 import pytest
@@ -17,20 +16,9 @@ from schema.execution import LeanExecutionContext
 from schema.inputs import build_inputs_in_one_pass
 from schema.request_rules import Limits, TesseraSchema
 from schema.resolvers import call_resolvers_directly
+from tests.schema.test_resolvers import Colour, Filter  # the same enum and input, in another schema
 
 CALLS: list[str] = []
-
-
-@strawberry.enum
-class Colour(Enum):
-    RED = "red"
-    BLUE = "blue"
-
-
-@strawberry.input
-class Filter:
-    colour: Colour
-    counts: list[int]
 
 
 class Never(BasePermission):
